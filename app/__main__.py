@@ -1,0 +1,68 @@
+"""Command line: `python -m app [--host H] [--port P] [--data-dir D] [--config FILE] [--workers N]`.
+
+Flags override environment variables, which override the config file. The settings are
+checked here, once, so that a bad one stops start-up with a message naming it; the workers
+then build the same settings from the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import uvicorn
+
+from app.config import ConfigError, Settings, load_settings
+
+FLAGS = ("host", "port", "data_dir", "config", "workers")
+
+
+def _settings_help() -> str:
+    lines = ["settings (environment variable, default: meaning):"]
+    for name, spec in Settings.model_fields.items():
+        default = spec.default_factory() if spec.default_factory else spec.default
+        lines.append(f"  COLLECTOR_{name.upper():28} {default!s:24} {spec.description or ''}".rstrip())
+    lines.append("lists are JSON, e.g. COLLECTOR_COOKIE_DOMAINS='[\"acme.com\"]'")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m app",
+        description="Snowplow-compatible collector: tracker payloads in, enriched events and bad rows out.",
+        epilog=_settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", help="address to listen on (COLLECTOR_HOST, default 0.0.0.0)")
+    parser.add_argument("--port", help="port to listen on (COLLECTOR_PORT, default 8080)")
+    parser.add_argument("--data-dir", help="folder for good/ and bad/ output (COLLECTOR_DATA_DIR, default ./data)")
+    parser.add_argument("--config", help="TOML config file (COLLECTOR_CONFIG); environment variables win over it")
+    parser.add_argument("--workers", help="worker processes (COLLECTOR_WORKERS, default 1)")
+    args = parser.parse_args(argv)
+
+    flags = {name: getattr(args, name) for name in FLAGS if getattr(args, name) is not None}
+    for name, value in flags.items():  # workers read the same settings from the environment
+        os.environ[f"COLLECTOR_{name.upper()}"] = str(value)
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"collector: {error}", file=sys.stderr)
+        return 2
+
+    uvicorn.run(
+        "app.server:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        access_log=False,
+        proxy_headers=False,  # the identity stage reads forwarding headers, from trusted proxies only
+        server_header=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Failures → Snowplow bad rows (`iglu:com.snowplowanalytics.snowplow.badrows/...`).
+
+Each builder returns the self-describing bad row as a dict, valid against its official
+schema: values the schema caps (query-string values, header lines) are cut to the cap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from app import __version__
+from app.clock import iso_from_ms
+from app.iglu import Message
+from app.identity import Identity
+from app.protocol import RawEvent, Violation
+from app.request import CollectorRequest
+
+BADROWS = "iglu:com.snowplowanalytics.snowplow.badrows"
+TRACKER_PROTOCOL_VIOLATIONS = f"{BADROWS}/tracker_protocol_violations/jsonschema/1-0-1"
+SCHEMA_VIOLATIONS = f"{BADROWS}/schema_violations/jsonschema/2-0-1"
+SIZE_VIOLATION = f"{BADROWS}/size_violation/jsonschema/1-0-0"
+VENDOR = "com.snowplowanalytics.snowplow"
+# Headers that identify the person: never kept under anonymisation; the cookie never at all
+# (its collector id is in networkUserId already).
+ANONYMOUS_DROPS = frozenset({"cookie", "x-forwarded-for", "x-real-ip", "forwarded"})
+PARAMETER_VALUE_CAP = 512
+HEADER_CAP = 8192
+
+
+class BadRows:
+    def __init__(self, collector_name: str, v_collector: str) -> None:
+        self.processor = {"artifact": collector_name, "version": __version__}
+        self.collector = v_collector[:32]
+
+    def _row(self, schema: str, failure: dict[str, Any], payload: Any) -> dict[str, Any]:
+        return {"schema": schema, "data": {"processor": self.processor, "failure": failure, "payload": payload}}
+
+    def tracker_protocol_violation(
+        self, request: CollectorRequest, identity: Identity, violation: Violation, now_ms: int
+    ) -> dict[str, Any]:
+        failure = {"timestamp": iso_from_ms(now_ms), "vendor": VENDOR, "version": _adapter(request), "messages": violation.messages}
+        payload = {
+            "vendor": VENDOR,
+            "version": _adapter(request),
+            "querystring": _parameters(_query_pairs(request)),
+            "contentType": request.content_type,
+            "body": violation.body,
+            "collector": self.collector,
+            "encoding": "UTF-8",
+            **_context(request, identity),
+            "networkUserId": identity.network_userid,
+        }
+        return self._row(TRACKER_PROTOCOL_VIOLATIONS, failure, payload)
+
+    def schema_violation(
+        self,
+        request: CollectorRequest,
+        identity: Identity,
+        params: RawEvent,
+        enriched: dict[str, Any],
+        messages: list[Message],
+        now_ms: int,
+    ) -> dict[str, Any]:
+        raw = {
+            "vendor": VENDOR,
+            "version": _adapter(request),
+            "parameters": _parameters(params.items()),
+            "contentType": request.content_type,
+            "loaderName": self.collector,
+            "encoding": "UTF-8",
+            **_context(request, identity),
+            "userId": identity.network_userid,
+        }
+        payload = {"enriched": _flat_enriched(enriched), "raw": raw}
+        return self._row(SCHEMA_VIOLATIONS, {"timestamp": iso_from_ms(now_ms), "messages": messages}, payload)
+
+    def size_violation(self, request: CollectorRequest, maximum: int, actual: int, now_ms: int) -> dict[str, Any]:
+        failure = {
+            "timestamp": iso_from_ms(now_ms),
+            "maximumAllowedSizeBytes": maximum,
+            "actualSizeBytes": actual,
+            "expectation": f"a {request.method} payload of at most {maximum} bytes",
+        }
+        # Like Snowplow, keep a tenth of the limit: enough to find the sender, not the whole payload.
+        keep = maximum // 10
+        head = f"{request.method} {request.path}?{request.query_string[:keep]}\n"
+        payload = head + request.body[: max(0, keep - len(head))].decode("utf-8", "replace")
+        return self._row(SIZE_VIOLATION, failure, payload)
+
+
+def _adapter(request: CollectorRequest) -> str:
+    return "tp2" if request.path.endswith("/tp2") else "tp1"
+
+
+def _query_pairs(request: CollectorRequest) -> list[tuple[str, str]]:
+    return parse_qsl(request.query_string, keep_blank_values=True)
+
+
+def _parameters(pairs: Any) -> list[dict[str, str]]:
+    return [{"name": name[:PARAMETER_VALUE_CAP], "value": value[:PARAMETER_VALUE_CAP]} for name, value in pairs]
+
+
+def _context(request: CollectorRequest, identity: Identity) -> dict[str, Any]:
+    """What the collector saw of the request, less what anonymisation forbids."""
+    drop = ANONYMOUS_DROPS if identity.anonymous else ("cookie",)
+    headers = [f"{name}: {value}"[:HEADER_CAP] for name, value in request.headers.items() if name not in drop]
+    return {
+        "hostname": request.hostname,
+        "timestamp": iso_from_ms(request.received_ms),
+        "ipAddress": identity.ip,
+        "useragent": request.headers.get("user-agent"),
+        "refererUri": request.headers.get("referer"),
+        "headers": headers,
+    }
+
+
+def _flat_enriched(event: dict[str, Any]) -> dict[str, Any]:
+    """The partial event as the bad-row schema types it: JSON columns as text, flags as 0/1, decimals as text."""
+    flat: dict[str, Any] = {}
+    for name, value in event.items():
+        if isinstance(value, bool):
+            value = int(value)
+        elif isinstance(value, float):
+            value = repr(value)
+        elif isinstance(value, dict):
+            value = orjson.dumps(value).decode()
+        flat[name] = value
+    return flat

@@ -1,0 +1,167 @@
+"""Group commit, the in-flight bound and acknowledgement: the only place that knows about them.
+
+Requests hand their records to `store` and wait. One writer task gathers what is pending
+into a batch (closed by a record count, a byte size or a short wait), writes it to the
+sinks in one call each, and then releases every request in the batch together: with
+success, or with `SinkUnavailable` if any write failed, so none is half-acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from app.sinks.base import Sink
+
+log = logging.getLogger(__name__)
+IDLE_TICK_S = 1.0
+
+
+class Overloaded(Exception):
+    """More records are waiting for storage than the configured bound: answer 503 now."""
+
+
+class SinkUnavailable(Exception):
+    """The sink did not store the batch: answer 503; the tracker will retry."""
+
+
+@dataclass(slots=True)
+class _Waiting:
+    good: list[bytes]
+    bad: list[bytes]
+    size: int
+    done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class Batcher:
+    def __init__(
+        self,
+        good: Sink,
+        bad: Sink,
+        *,
+        max_records: int,
+        max_bytes: int,
+        max_wait_s: float,
+        inflight_max_records: int,
+        inflight_max_bytes: int,
+    ) -> None:
+        self.good, self.bad = good, bad
+        self.max_records, self.max_bytes, self.max_wait_s = max_records, max_bytes, max_wait_s
+        self.inflight_max_records, self.inflight_max_bytes = inflight_max_records, inflight_max_bytes
+        self.inflight_records = 0
+        self.inflight_bytes = 0
+        self._queue: list[_Waiting] = []
+        self._queued_records = 0
+        self._queued_bytes = 0
+        self._arrived = asyncio.Event()
+        self._full = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="batcher")
+
+    def healthy(self) -> bool:
+        return not self._closing and self.good.healthy() and self.bad.healthy()
+
+    async def store(self, good: list[bytes], bad: list[bytes]) -> None:
+        """Return once every record is stored; raise Overloaded or SinkUnavailable otherwise."""
+        count = len(good) + len(bad)
+        if count == 0:
+            return
+        if self._closing:
+            raise SinkUnavailable("shutting down")
+        size = sum(map(len, good)) + sum(map(len, bad))
+        if self.inflight_records and (
+            self.inflight_records + count > self.inflight_max_records
+            or self.inflight_bytes + size > self.inflight_max_bytes
+        ):
+            raise Overloaded(f"{self.inflight_records} records ({self.inflight_bytes} bytes) waiting for storage")
+        waiting = _Waiting(good, bad, size)
+        self.inflight_records += count
+        self.inflight_bytes += size
+        self._queue.append(waiting)
+        self._queued_records += count
+        self._queued_bytes += size
+        self._arrived.set()
+        if self._queued_records >= self.max_records or self._queued_bytes >= self.max_bytes:
+            self._full.set()
+        try:
+            await asyncio.shield(waiting.done)
+        finally:
+            self.inflight_records -= count
+            self.inflight_bytes -= size
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                if self._closing:
+                    return
+                try:
+                    await asyncio.wait_for(self._arrived.wait(), IDLE_TICK_S)
+                except TimeoutError:
+                    await asyncio.to_thread(self._tick)
+                continue
+            if self.max_wait_s and not self._full.is_set() and not self._closing:
+                try:  # let concurrent requests join this batch
+                    await asyncio.wait_for(self._full.wait(), self.max_wait_s)
+                except TimeoutError:
+                    pass
+            await self._write(self._take_batch())
+
+    def _take_batch(self) -> list[_Waiting]:
+        """Whole requests, oldest first, up to the batch limits (at least one request)."""
+        batch: list[_Waiting] = []
+        records = size = 0
+        while self._queue:
+            head = self._queue[0]
+            count = len(head.good) + len(head.bad)
+            if batch and (records + count > self.max_records or size + head.size > self.max_bytes):
+                break
+            batch.append(self._queue.pop(0))
+            records += count
+            size += head.size
+        self._queued_records -= records
+        self._queued_bytes -= size
+        if not self._queue:
+            self._arrived.clear()
+        if self._queued_records < self.max_records and self._queued_bytes < self.max_bytes:
+            self._full.clear()
+        return batch
+
+    async def _write(self, batch: list[_Waiting]) -> None:
+        good = [line for waiting in batch for line in waiting.good]
+        bad = [line for waiting in batch for line in waiting.bad]
+        try:
+            await asyncio.to_thread(self._write_sinks, good, bad)
+        except Exception as error:  # any sink failure releases the batch with 503, never a crash
+            log.error("sink write failed for %d records: %s", len(good) + len(bad), error)
+            outcome: BaseException | None = SinkUnavailable(str(error))
+        else:
+            outcome = None
+        for waiting in batch:
+            if outcome is None:
+                waiting.done.set_result(None)
+            else:
+                waiting.done.set_exception(outcome)
+
+    def _write_sinks(self, good: list[bytes], bad: list[bytes]) -> None:
+        self.good.write(good)
+        self.bad.write(bad)
+
+    def _tick(self) -> None:
+        self.good.tick()
+        self.bad.tick()
+
+    async def close(self) -> None:
+        """Store everything already accepted, then close the sinks."""
+        self._closing = True
+        self._arrived.set()
+        if self._task is not None:
+            await self._task
+        await asyncio.to_thread(self._close_sinks)
+
+    def _close_sinks(self) -> None:
+        self.good.close()
+        self.bad.close()

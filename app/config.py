@@ -1,0 +1,144 @@
+"""Settings: one object, built once at start-up, from environment variables over a config file.
+
+Every setting is flat so that it maps to exactly one environment variable,
+`COLLECTOR_<NAME>`; lists are given as JSON (`COLLECTOR_COOKIE_DOMAINS='["acme.com"]'`).
+The config file (`COLLECTOR_CONFIG` or `--config`) is TOML with the same names in lower case.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+PRIVATE_AND_LOOPBACK = [
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "fc00::/7",
+]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COLLECTOR_", extra="forbid", frozen=True)
+
+    # Server
+    host: str = Field("0.0.0.0", description="address to listen on")
+    port: int = Field(8080, ge=1, le=65535, description="port to listen on")
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
+    config: Path | None = Field(None, description="TOML config file (environment variables win)")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    # Output
+    data_dir: Path = Field(Path("data"), description="file sink: good/ and bad/ go under it")
+    file_rotate_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="rotate a file past this size")
+    file_rotate_seconds: float = Field(3600.0, gt=0, description="rotate a file older than this")
+    schemas_dir: Path = Field(PROJECT_ROOT / "schemas", description="local Iglu registry")
+
+    # Group commit and back-pressure
+    batch_max_records: int = Field(1000, ge=1, description="close a batch at this many records")
+    batch_max_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="close a batch at this size")
+    batch_max_wait_ms: float = Field(2.0, ge=0, description="longest a record waits for its batch to fill")
+    inflight_max_records: int = Field(100_000, ge=1, description="past this many unstored records: 503")
+    inflight_max_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="past this many unstored bytes: 503")
+    retry_after_seconds: int = Field(5, ge=1, description="Retry-After sent with a 503")
+
+    # Sizes
+    max_payload_bytes: int = Field(1024 * 1024, ge=1, description="above it: a size_violation bad row")
+    drop_payload_bytes: int = Field(2 * 1024 * 1024, ge=1, description="above it: 413, nothing recorded")
+
+    # Identity
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: list(PRIVATE_AND_LOOPBACK),
+        description="CIDRs whose X-Forwarded-For / Forwarded headers are believed",
+    )
+    client_ip_header: str | None = Field(
+        None, description="a single header holding the client IP (e.g. CF-Connecting-IP), set by a trusted proxy"
+    )
+    cookie_enabled: bool = True
+    cookie_name: str = Field("sp", pattern=r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+    cookie_expiration_days: int = Field(365, ge=1)
+    cookie_domains: list[str] = Field(default_factory=list, description="Domain picked by matching Origin")
+    cookie_fallback_domain: str | None = None
+    cookie_same_site: Literal["None", "Lax", "Strict"] | None = "None"
+    cookie_secure: bool = True
+    cookie_http_only: bool = True
+
+    # Identification of this collector in its output
+    collector_name: str = Field("pycollector", max_length=32, description="artifact name in v_collector and bad rows")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)  # raises ValueError naming the bad entry
+        return value
+
+    @field_validator("drop_payload_bytes")
+    @classmethod
+    def _drop_above_max(cls, value: int, info) -> int:
+        max_payload = info.data.get("max_payload_bytes")
+        if max_payload is not None and value < max_payload:
+            raise ValueError("must be at least max_payload_bytes")
+        return value
+
+    @field_validator("cookie_domains")
+    @classmethod
+    def _no_leading_dot(cls, value: list[str]) -> list[str]:
+        return [d.lstrip(".").lower() for d in value]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = _config_file_from(init_settings, env_settings)
+        if config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+
+def _config_file_from(*sources: PydanticBaseSettingsSource) -> Path | None:
+    for source in sources:
+        value = source().get("config")
+        if value:
+            path = Path(value)
+            if not path.is_file():
+                raise ConfigError(f"config: file not found: {path}")
+            return path
+    return None
+
+
+class ConfigError(Exception):
+    """A setting is invalid; the message names it."""
+
+
+def load_settings(**overrides) -> Settings:
+    """Build Settings or raise ConfigError naming each invalid setting."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            name = ".".join(str(part) for part in problem["loc"]) or "settings"
+            lines.append(f"COLLECTOR_{name.split('.')[0].upper()}: {problem['msg']}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    except ValueError as error:  # e.g. a malformed TOML file
+        raise ConfigError(f"config: {error}") from None

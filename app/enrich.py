@@ -1,0 +1,386 @@
+"""Raw tracker event + identity → canonical enriched event, with every failure collected.
+
+The enriched event is a dict keyed by canonical (atomic) field names. Timestamps are
+ISO-8601 strings, `contexts` and `unstruct_event` are self-describing JSON objects.
+A failing event still yields its partial enrichment: the bad row carries it.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import orjson
+
+from app import __version__
+from app.clock import MAX_MS, MIN_MS, iso_from_ms
+from app.identity import Identity
+from app.iglu import Message, Registry, SchemaKey, parse_self_describing
+from app.protocol import RawEvent, decode_base64
+from app.request import CollectorRequest
+
+SNOWPLOW = "com.snowplowanalytics.snowplow"
+ATOMIC = SchemaKey(SNOWPLOW, "atomic", "jsonschema", "1-0-0")
+CONTEXTS_OUT = f"iglu:{SNOWPLOW}/contexts/jsonschema/1-0-1"
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+PLATFORMS = frozenset({"web", "mob", "pc", "srv", "app", "tv", "cnsl", "iot", "headset"})
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+INTEGER = re.compile(r"^[+-]?[0-9]+$")
+DIMENSIONS = re.compile(r"^([0-9]+)x([0-9]+)$")
+# Tabs become four spaces and other control characters go, so every value is TSV-safe.
+TSV_SAFE = {**{code: None for code in range(32)}, 9: "    ", 127: None}
+
+# e → (event, event_vendor, event_name); the self-describing event (ue) names itself.
+EVENT_TYPES: dict[str, tuple[str, str | None, str | None]] = {
+    "pv": ("page_view", SNOWPLOW, "page_view"),
+    "pp": ("page_ping", SNOWPLOW, "page_ping"),
+    "se": ("struct", "com.google.analytics", "event"),
+    "ev": ("struct", "com.google.analytics", "event"),
+    "ue": ("unstruct", None, None),
+    "tr": ("transaction", SNOWPLOW, "transaction"),
+    "ti": ("transaction_item", SNOWPLOW, "transaction_item"),
+}
+
+
+class ParseError(ValueError):
+    """A parameter's value cannot become its field; the message says why."""
+
+
+def clean(value: str) -> str:
+    return value.translate(TSV_SAFE) if not value.isprintable() else value
+
+
+def to_int(value: str) -> int | None:
+    if value.lower() == "null":
+        return None
+    if not INTEGER.match(value) or not INT_MIN <= int(value) <= INT_MAX:
+        raise ParseError("not a 32-bit integer")
+    return int(value)
+
+
+def to_decimal(value: str) -> float | None:
+    if value.lower() == "null":
+        return None
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ParseError("not a decimal number") from None
+    if not number.is_finite():
+        raise ParseError("not a finite decimal number")
+    return float(number)
+
+
+def to_bool(value: str) -> bool:
+    if value not in ("0", "1"):
+        raise ParseError("not 0 or 1")
+    return value == "1"
+
+
+def to_uuid(value: str) -> str:
+    if not UUID.match(value):
+        raise ParseError("not a UUID")
+    return value.lower()
+
+
+def to_timestamp(value: str) -> str:
+    if not INTEGER.match(value) or not MIN_MS <= int(value) <= MAX_MS:
+        raise ParseError("not epoch milliseconds between years 1 and 9999")
+    return iso_from_ms(int(value))
+
+
+def to_platform(value: str) -> str:
+    if value not in PLATFORMS:
+        raise ParseError(f"not a platform code ({', '.join(sorted(PLATFORMS))})")
+    return value
+
+
+def to_event(value: str) -> str:
+    if value not in EVENT_TYPES:
+        raise ParseError(f"not an event type ({', '.join(EVENT_TYPES)})")
+    return EVENT_TYPES[value][0]
+
+
+def first_ip_token(value: str) -> str:
+    return re.split(r"[,| ]", value.strip(), maxsplit=1)[0]
+
+
+# parameter → (field, conversion). Legacy aliases map to the same field.
+SCALARS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "e": ("event", to_event),
+    "p": ("platform", to_platform),
+    "tv": ("v_tracker", clean),
+    "aid": ("app_id", clean),
+    "tna": ("name_tracker", clean),
+    "uid": ("user_id", clean),
+    "duid": ("domain_userid", clean),
+    "nuid": ("network_userid", clean),
+    "ip": ("user_ipaddress", first_ip_token),
+    "sid": ("domain_sessionid", to_uuid),
+    "vid": ("domain_sessionidx", to_int),
+    "dtm": ("dvce_created_tstamp", to_timestamp),
+    "stm": ("dvce_sent_tstamp", to_timestamp),
+    "ttm": ("true_tstamp", to_timestamp),
+    "tz": ("os_timezone", clean),
+    "lang": ("br_lang", clean),
+    "cs": ("doc_charset", clean),
+    "cd": ("br_colordepth", clean),
+    "cookie": ("br_cookies", to_bool),
+    "url": ("page_url", clean),
+    "page": ("page_title", clean),
+    "refr": ("page_referrer", clean),
+    "ua": ("useragent", clean),
+    "fp": ("user_fingerprint", clean),
+    "tid": ("txn_id", to_int),
+    "cv": ("v_collector", clean),
+    "f_pdf": ("br_features_pdf", to_bool),
+    "f_fla": ("br_features_flash", to_bool),
+    "f_java": ("br_features_java", to_bool),
+    "f_dir": ("br_features_director", to_bool),
+    "f_qt": ("br_features_quicktime", to_bool),
+    "f_realp": ("br_features_realplayer", to_bool),
+    "f_wma": ("br_features_windowsmedia", to_bool),
+    "f_gears": ("br_features_gears", to_bool),
+    "f_ag": ("br_features_silverlight", to_bool),
+    "se_ca": ("se_category", clean),
+    "se_ac": ("se_action", clean),
+    "se_la": ("se_label", clean),
+    "se_pr": ("se_property", clean),
+    "se_va": ("se_value", to_decimal),
+    "ev_ca": ("se_category", clean),
+    "ev_ac": ("se_action", clean),
+    "ev_la": ("se_label", clean),
+    "ev_pr": ("se_property", clean),
+    "ev_va": ("se_value", to_decimal),
+    "tr_id": ("tr_orderid", clean),
+    "tr_af": ("tr_affiliation", clean),
+    "tr_tt": ("tr_total", to_decimal),
+    "tr_tx": ("tr_tax", to_decimal),
+    "tr_sh": ("tr_shipping", to_decimal),
+    "tr_ci": ("tr_city", clean),
+    "tr_st": ("tr_state", clean),
+    "tr_co": ("tr_country", clean),
+    "tr_cu": ("tr_currency", clean),
+    "ti_id": ("ti_orderid", clean),
+    "ti_sk": ("ti_sku", clean),
+    "ti_nm": ("ti_name", clean),
+    "ti_na": ("ti_name", clean),
+    "ti_ca": ("ti_category", clean),
+    "ti_pr": ("ti_price", to_decimal),
+    "ti_qu": ("ti_quantity", to_int),
+    "ti_cu": ("ti_currency", clean),
+    "pp_mix": ("pp_xoffset_min", to_int),
+    "pp_max": ("pp_xoffset_max", to_int),
+    "pp_miy": ("pp_yoffset_min", to_int),
+    "pp_may": ("pp_yoffset_max", to_int),
+}
+# `WxH` parameters fill two fields.
+DIMENSION_PAIRS = {
+    "res": ("dvce_screenwidth", "dvce_screenheight"),
+    "vp": ("br_viewwidth", "br_viewheight"),
+    "ds": ("doc_width", "doc_height"),
+}
+URL_PARTS = {
+    "page_url": ("page_urlscheme", "page_urlhost", "page_urlport", "page_urlpath", "page_urlquery", "page_urlfragment"),
+    "page_referrer": ("refr_urlscheme", "refr_urlhost", "refr_urlport", "refr_urlpath", "refr_urlquery", "refr_urlfragment"),
+}
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(slots=True)
+class Enriched:
+    event: dict[str, Any]
+    failures: list[Message] = field(default_factory=list)
+
+
+class Enricher:
+    def __init__(self, registry: Registry, collector_name: str, sink_name: str) -> None:
+        self.registry = registry
+        atomic = registry.schema(ATOMIC)
+        if atomic is None:
+            raise RuntimeError(f"schemas folder lacks {ATOMIC.uri}")
+        self.max_lengths: dict[str, int] = {
+            name: spec["maxLength"] for name, spec in atomic["properties"].items() if "maxLength" in spec
+        }
+        self.v_collector = f"{collector_name}-{__version__}-{sink_name}"
+        self.v_etl = f"{collector_name}-{__version__}"
+
+    def enrich(self, params: RawEvent, identity: Identity, request: CollectorRequest, etl_ms: int) -> Enriched:
+        event: dict[str, Any] = {
+            "event_id": str(uuid.uuid4()),
+            "collector_tstamp": iso_from_ms(request.received_ms),
+            "etl_tstamp": iso_from_ms(etl_ms),
+            "v_collector": self.v_collector,
+            "v_etl": self.v_etl,
+        }
+        if identity.network_userid:
+            event["network_userid"] = identity.network_userid
+        if identity.ip:
+            event["user_ipaddress"] = identity.ip
+        user_agent = request.headers.get("user-agent")
+        if user_agent:
+            event["useragent"] = clean(user_agent)
+        referer = request.headers.get("referer")
+        if referer:
+            event["page_url"] = clean(referer)
+
+        atomic_reports: list[dict[str, Any]] = []
+        self._apply_parameters(params, event, atomic_reports)
+        if "event" not in event and "e" not in params:
+            atomic_reports.append(_parse_error("e", "event", "missing: every event needs an event type"))
+        _set_event_schema(params, event)
+        self._add_url_parts(event)
+        self._check_lengths(event, atomic_reports)
+
+        failures: list[Message] = []
+        if atomic_reports:
+            failures.append({"schemaKey": ATOMIC.uri, "error": {"error": "ValidationError", "dataReports": atomic_reports}})
+        self._add_contexts(params, event, failures)
+        self._add_unstruct_event(params, event, failures)
+        _set_derived_tstamp(params, event, request.received_ms)
+        return Enriched(event, failures)
+
+    def _apply_parameters(self, params: RawEvent, event: dict[str, Any], reports: list[dict[str, Any]]) -> None:
+        for name, value in params.items():
+            if not value:
+                continue  # an empty value counts as absent
+            scalar = SCALARS.get(name)
+            if scalar is not None:
+                target, convert = scalar
+                try:
+                    converted = convert(value)
+                except ParseError as why:
+                    if name == "eid":
+                        continue
+                    reports.append(_parse_error(name, target, str(why)))
+                    continue
+                if converted is None or converted == "":
+                    event.pop(target, None)
+                else:
+                    event[target] = converted
+            elif name in DIMENSION_PAIRS:
+                match = DIMENSIONS.match(value)
+                width, height = DIMENSION_PAIRS[name]
+                if match is None or max(int(match[1]), int(match[2])) > INT_MAX:
+                    reports.append(_parse_error(name, f"{width}/{height}", "not WIDTHxHEIGHT in whole pixels"))
+                else:
+                    event[width], event[height] = int(match[1]), int(match[2])
+        eid = params.get("eid")
+        if eid and UUID.match(eid):  # an invalid eid is replaced, not fatal (SPEC §3)
+            event["event_id"] = eid.lower()
+        tnuid = params.get("tnuid")
+        if tnuid:  # the tracker's explicit override beats nuid and the cookie
+            event["network_userid"] = clean(tnuid)
+
+    def _check_lengths(self, event: dict[str, Any], reports: list[dict[str, Any]]) -> None:
+        for name, value in event.items():
+            limit = self.max_lengths.get(name)
+            if limit is not None and isinstance(value, str) and len(value) > limit:
+                reports.append(
+                    {
+                        "message": f"{name} is {len(value)} characters long, longer than the maximum of {limit}",
+                        "path": name,
+                        "keyword": "atomic_field_length_exceeded",
+                        "targets": None,
+                    }
+                )
+
+    def _add_url_parts(self, event: dict[str, Any]) -> None:
+        for url_field, names in URL_PARTS.items():
+            url = event.get(url_field)
+            if url is None:
+                continue
+            try:
+                parts = urlsplit(url)
+                port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+            except ValueError:
+                continue  # keep the URL as sent; its parts stay empty
+            for name, value in zip(names, (parts.scheme, parts.hostname, port, parts.path, parts.query, parts.fragment)):
+                if value:
+                    event[name] = value
+
+    def _json_param(self, params: RawEvent, base64_name: str, plain_name: str, failures: list[Message]) -> Any:
+        """The JSON value of `cx`/`co` or `ue_px`/`ue_pr` (base64 wins), or None when absent or broken."""
+        if params.get(base64_name):
+            name, text = base64_name, decode_base64(params[base64_name]).decode("utf-8", "replace")
+        elif params.get(plain_name):
+            name, text = plain_name, params[plain_name]
+        else:
+            return None
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError as error:
+            failures.append({"field": name, "value": text, "error": f"invalid JSON: {error}"})
+            return None
+
+    def _add_contexts(self, params: RawEvent, event: dict[str, Any], failures: list[Message]) -> None:
+        value = self._json_param(params, "cx", "co", failures)
+        if value is None:
+            return
+        wrapper = self.registry.check_self_describing(value, SNOWPLOW, "contexts")
+        if isinstance(wrapper, dict):
+            failures.append(wrapper)
+            return
+        entities = wrapper[1]
+        for entity in entities:
+            parsed = parse_self_describing(entity)
+            failure = parsed if isinstance(parsed, dict) else self.registry.validate(*parsed)
+            if failure is not None:
+                failures.append(failure)
+        if entities:
+            event["contexts"] = {"schema": CONTEXTS_OUT, "data": entities}
+
+    def _add_unstruct_event(self, params: RawEvent, event: dict[str, Any], failures: list[Message]) -> None:
+        value = self._json_param(params, "ue_px", "ue_pr", failures)
+        if value is None:
+            if params.get("e") == "ue" and not failures:
+                failures.append({"field": "ue_pr", "value": None, "error": "e=ue needs a self-describing event in ue_px or ue_pr"})
+            return
+        wrapper = self.registry.check_self_describing(value, SNOWPLOW, "unstruct_event")
+        if isinstance(wrapper, dict):
+            failures.append(wrapper)
+            return
+        inner = parse_self_describing(wrapper[1])
+        if isinstance(inner, dict):
+            failures.append(inner)
+            return
+        key, data = inner
+        failure = self.registry.validate(key, data)
+        if failure is not None:
+            failures.append(failure)
+            return
+        event["unstruct_event"] = value
+        if event.get("event") == "unstruct":
+            event.update(event_vendor=key.vendor, event_name=key.name, event_format=key.format, event_version=key.version)
+
+
+
+def _set_event_schema(params: RawEvent, event: dict[str, Any]) -> None:
+    code = EVENT_TYPES.get(params.get("e", ""))
+    if code is not None and code[1] is not None:
+        event.update(event_vendor=code[1], event_name=code[2], event_format="jsonschema", event_version="1-0-0")
+
+
+def _parse_error(param: str, target: str, why: str) -> dict[str, Any]:
+    return {
+        "message": f"cannot convert parameter {param} to {target}: {why}",
+        "path": target,
+        "keyword": "atomic_field_parse_error",
+        "targets": None,
+    }
+
+
+def _set_derived_tstamp(params: RawEvent, event: dict[str, Any], collector_ms: int) -> None:
+    """Snowplow's rule: the true time if sent, else collector time corrected by the device's clock skew."""
+    if "true_tstamp" in event:
+        event["derived_tstamp"] = event["true_tstamp"]
+        return
+    derived_ms = collector_ms
+    if "dvce_created_tstamp" in event and "dvce_sent_tstamp" in event:
+        created, sent = int(params["dtm"]), int(params["stm"])
+        if created < sent:
+            derived_ms = max(MIN_MS, collector_ms - (sent - created))
+    event["derived_tstamp"] = iso_from_ms(derived_ms)

@@ -1,0 +1,155 @@
+"""Who sent the request: client IP, the collector's network user id, the `sp` cookie, anonymity.
+
+Event-level overrides (`ip`, `nuid`, `tnuid`) are the tracker's and are applied in `enrich`;
+this module decides what the collector itself adds, and what cookie it answers with.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import uuid
+from dataclasses import dataclass
+from email.utils import formatdate
+from urllib.parse import urlsplit
+
+from app.config import Settings
+from app.request import CollectorRequest
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+FORWARDED_FOR = re.compile(r'(?:^|[;,\s])for\s*=\s*("[^"]*"|[^;,\s]+)', re.IGNORECASE)
+DAY = 86400
+
+
+@dataclass(slots=True)
+class Identity:
+    anonymous: bool
+    ip: str | None  # derived client address; None under anonymisation
+    network_userid: str | None  # the collector's id (cookie or new); None under anonymisation
+    set_cookie: str | None  # Set-Cookie header value, if any
+
+
+def parse_ip(text: str) -> IPAddress | None:
+    """An address from a header token: brackets and ports removed, IPv4-mapped IPv6 unwrapped."""
+    text = text.strip().strip('"')
+    if text.startswith("["):
+        text = text[1 : text.find("]")] if "]" in text else text[1:]
+    elif text.count(":") == 1:  # IPv4 with a port
+        text = text.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def canonical_ip(address: IPAddress) -> str:
+    return address.compressed
+
+
+def read_cookie(header: str | None, name: str) -> str | None:
+    if not header:
+        return None
+    for pair in header.split(";"):
+        key, _, value = pair.strip().partition("=")
+        if key == name:
+            return value.strip().strip('"')
+    return None
+
+
+class IdentityPolicy:
+    """Built once from Settings; `resolve` runs per request."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.trusted = [ipaddress.ip_network(cidr, strict=False) for cidr in settings.trusted_proxies]
+        self.client_ip_header = settings.client_ip_header.lower() if settings.client_ip_header else None
+        self.cookie_enabled = settings.cookie_enabled
+        self.cookie_name = settings.cookie_name
+        self.cookie_lifetime = settings.cookie_expiration_days * DAY
+        self.cookie_domains = settings.cookie_domains
+        self.fallback_domain = settings.cookie_fallback_domain
+        attributes = ["Path=/"]
+        if settings.cookie_same_site:
+            attributes.append(f"SameSite={settings.cookie_same_site}")
+        # Browsers reject SameSite=None without Secure, so None implies Secure.
+        if settings.cookie_secure or settings.cookie_same_site == "None":
+            attributes.append("Secure")
+        if settings.cookie_http_only:
+            attributes.append("HttpOnly")
+        self.cookie_attributes = "; ".join(attributes)
+
+    def resolve(self, request: CollectorRequest, now_s: float) -> Identity:
+        if "sp-anonymous" in request.headers:
+            had_cookie = read_cookie(request.headers.get("cookie"), self.cookie_name) is not None
+            expire = self._cookie("", now_s - self.cookie_lifetime, request) if had_cookie and self.cookie_enabled else None
+            return Identity(anonymous=True, ip=None, network_userid=None, set_cookie=expire)
+        cookie_value = read_cookie(request.headers.get("cookie"), self.cookie_name)
+        if cookie_value is not None and UUID.match(cookie_value):
+            network_userid = cookie_value.lower()
+        else:
+            network_userid = str(uuid.uuid4())
+        set_cookie = self._cookie(network_userid, now_s + self.cookie_lifetime, request) if self.cookie_enabled else None
+        return Identity(anonymous=False, ip=self.client_ip(request), network_userid=network_userid, set_cookie=set_cookie)
+
+    def is_trusted(self, address: IPAddress) -> bool:
+        return any(address in network for network in self.trusted)
+
+    def client_ip(self, request: CollectorRequest) -> str | None:
+        peer = parse_ip(request.peer) if request.peer else None
+        if peer is None:
+            return request.peer  # e.g. a Unix socket: keep what the server gave
+        if not self.is_trusted(peer):
+            return canonical_ip(peer)
+        if self.client_ip_header is not None:
+            named = request.headers.get(self.client_ip_header)
+            address = parse_ip(named.split(",")[0]) if named else None
+            return canonical_ip(address or peer)
+        hops = self._forwarded_hops(request)
+        return canonical_ip(self._first_untrusted(hops, peer))
+
+    def _forwarded_hops(self, request: CollectorRequest) -> list[str]:
+        forwarded_for = request.headers.get("x-forwarded-for")
+        if forwarded_for:
+            return forwarded_for.split(",")
+        forwarded = request.headers.get("forwarded")
+        if forwarded:
+            return FORWARDED_FOR.findall(forwarded)
+        return []
+
+    def _first_untrusted(self, hops: list[str], peer: IPAddress) -> IPAddress:
+        """Walk the proxy chain from the nearest hop outwards; stop at the first address not ours."""
+        client = peer
+        for hop in reversed(hops):
+            address = parse_ip(hop)
+            if address is None:
+                break  # unreadable: nothing further out can be believed
+            client = address
+            if not self.is_trusted(address):
+                break
+        return client
+
+    def _cookie(self, value: str, expires_s: float, request: CollectorRequest) -> str:
+        parts = [f"{self.cookie_name}={value}", f"Expires={formatdate(expires_s, usegmt=True)}"]
+        domain = self._domain(request.headers.get("origin"))
+        if domain:
+            parts.append(f"Domain={domain}")
+        parts.append(self.cookie_attributes)
+        return "; ".join(parts)
+
+    def _domain(self, origin: str | None) -> str | None:
+        if self.cookie_domains and origin:
+            hosts = [_host(item) for item in origin.split()]
+            for domain in self.cookie_domains:
+                if any(host == domain or host.endswith("." + domain) for host in hosts):
+                    return domain
+        return self.fallback_domain
+
+
+def _host(origin: str) -> str:
+    try:
+        return urlsplit(origin).hostname or ""
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return ""

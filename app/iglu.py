@@ -1,0 +1,181 @@
+"""Iglu: schema keys, the local registry, and validators compiled once per schema.
+
+A failure is returned as the bad-row message that Snowplow would write (`IgluError`,
+`NotIglu`, `CriterionMismatch`), never raised.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import fastjsonschema
+import orjson
+
+from app.clock import iso_now
+
+IGLU_URI = re.compile(
+    r"^iglu:([a-zA-Z0-9\-_.]+)/([a-zA-Z0-9\-_]+)/([a-zA-Z0-9\-_]+)/([1-9][0-9]*|0)-([0-9]+)-([0-9]+)$"
+)
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+DRAFT4 = "http://json-schema.org/draft-04/schema#"
+LOCAL_REPOSITORY = "local schemas"
+
+Message = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaKey:
+    vendor: str
+    name: str
+    format: str
+    version: str  # MODEL-REVISION-ADDITION
+
+    @classmethod
+    def parse(cls, uri: str) -> SchemaKey | None:
+        match = IGLU_URI.match(uri)
+        if match is None:
+            return None
+        vendor, name, fmt, model, revision, addition = match.groups()
+        return cls(vendor, name, fmt, f"{model}-{revision}-{addition}")
+
+    @property
+    def uri(self) -> str:
+        return f"iglu:{self.vendor}/{self.name}/{self.format}/{self.version}"
+
+    @property
+    def model(self) -> str:
+        return self.version.split("-", 1)[0]
+
+    def matches(self, vendor: str, name: str, model: str = "1") -> bool:
+        """The criterion `iglu:vendor/name/jsonschema/model-*-*`."""
+        return self.vendor == vendor and self.name == name and self.format == "jsonschema" and self.model == model
+
+
+def not_iglu(json: Any, error: str) -> Message:
+    return {"json": json, "error": error}
+
+
+def parse_self_describing(value: Any) -> tuple[SchemaKey, Any] | Message:
+    """Split a self-describing JSON into its key and data, or return a NotIglu message."""
+    if not isinstance(value, dict) or "data" not in value:
+        return not_iglu(value, "INVALID_DATA_PAYLOAD")
+    schema = value.get("schema")
+    if not isinstance(schema, str):
+        return not_iglu(value, "INVALID_SCHEMA")
+    key = SchemaKey.parse(schema)
+    if key is None:
+        error = "INVALID_SCHEMAVER" if schema.startswith("iglu:") and schema.count("/") == 3 else "INVALID_IGLUURI"
+        return not_iglu(value, error)
+    return key, value["data"]
+
+
+def _json_path(path: list[str]) -> str:
+    """fastjsonschema's ['data', 'items', '0', 'id'] as the JSONPath `$.items[0].id`."""
+    out = "$"
+    for part in path[1:]:
+        out += f"[{part}]" if part.isdigit() else f".{part}"
+    return out
+
+
+def _report(error: fastjsonschema.JsonSchemaValueException) -> dict[str, Any]:
+    message = error.message.replace("data", "$", 1) if error.message.startswith("data") else error.message
+    target = error.rule_definition
+    return {
+        "message": message,
+        "path": _json_path(error.path),
+        "keyword": error.rule,
+        "targets": target if isinstance(target, list) else None,
+    }
+
+
+class _NoRemoteRefs(dict):
+    """`$ref` to a URL must not make a request at validation time."""
+
+    def __missing__(self, scheme: str) -> Callable[[str], Any]:
+        def refuse(uri: str) -> Any:
+            raise fastjsonschema.JsonSchemaDefinitionException(f"remote $ref not allowed: {uri}")
+
+        return refuse
+
+
+class Registry:
+    """Schemas from a local folder in Iglu layout, each compiled on first use and kept."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._validators: dict[SchemaKey, Callable[[Any], Any] | None] = {}
+
+    def schema(self, key: SchemaKey) -> dict[str, Any] | None:
+        path = self.root / key.vendor / key.name / key.format / key.version
+        try:
+            return orjson.loads(path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return None
+
+    def keys(self) -> list[SchemaKey]:
+        found = []
+        for path in sorted(self.root.glob("*/*/*/*-*-*")):
+            key = SchemaKey.parse(f"iglu:{path.parent.parent.parent.name}/{path.parent.parent.name}/{path.parent.name}/{path.name}")
+            if key is not None:
+                found.append(key)
+        return found
+
+    def validator(self, key: SchemaKey) -> Callable[[Any], Any] | None:
+        try:
+            return self._validators[key]
+        except KeyError:
+            pass
+        schema = self.schema(key)
+        compiled = None if schema is None else self.compile(schema)
+        self._validators[key] = compiled
+        return compiled
+
+    @staticmethod
+    def compile(schema: dict[str, Any]) -> Callable[[Any], Any]:
+        # Iglu's meta-schema URI would make fastjsonschema pick the newest draft; Iglu schemas are draft 4.
+        draft4 = {**schema, "$schema": DRAFT4}
+        return fastjsonschema.compile(
+            draft4, handlers=_NoRemoteRefs(), formats={"uuid": UUID_PATTERN}, fast_fail=False
+        )
+
+    def validate(self, key: SchemaKey, data: Any) -> Message | None:
+        """None when `data` is valid against `key`, else an IgluError message."""
+        validate = self.validator(key)
+        if validate is None:
+            return {
+                "schemaKey": key.uri,
+                "error": {
+                    "error": "ResolutionError",
+                    "lookupHistory": [
+                        {
+                            "repository": LOCAL_REPOSITORY,
+                            "errors": [{"error": "NotFound"}],
+                            "attempts": 1,
+                            "lastAttempt": iso_now(),
+                        }
+                    ],
+                },
+            }
+        try:
+            validate(data)
+        except fastjsonschema.JsonSchemaValuesException as failure:
+            reports = [_report(error) for error in failure.errors]
+        except fastjsonschema.JsonSchemaValueException as failure:
+            reports = [_report(failure)]
+        else:
+            return None
+        return {"schemaKey": key.uri, "error": {"error": "ValidationError", "dataReports": reports}}
+
+    def check_self_describing(self, value: Any, vendor: str, name: str) -> tuple[SchemaKey, Any] | Message:
+        """Parse `value` as a self-describing JSON of `vendor/name/jsonschema/1-*-*` and validate it whole."""
+        parsed = parse_self_describing(value)
+        if isinstance(parsed, dict):
+            return parsed
+        key, data = parsed
+        if not key.matches(vendor, name):
+            return {"schemaKey": key.uri, "schemaCriterion": f"iglu:{vendor}/{name}/jsonschema/1-*-*"}
+        failure = self.validate(key, data)
+        return failure if failure is not None else parsed

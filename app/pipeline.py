@@ -1,0 +1,58 @@
+"""One request through every stage: identity → protocol → enrichment → output lines.
+
+Plain Python over plain data: the HTTP layer hands in a CollectorRequest and gets back
+the lines to store and the cookie to answer with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.badrows import BadRows
+from app.clock import now_ms
+from app.config import Settings
+from app.enrich import Enricher
+from app.formats import json_line
+from app.identity import IdentityPolicy
+from app.iglu import Registry
+from app.protocol import Protocol
+from app.request import CollectorRequest
+
+
+@dataclass(slots=True)
+class Collected:
+    good: list[bytes]  # enriched events, one line each
+    bad: list[bytes]  # bad rows, one line each
+    set_cookie: str | None
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, registry: Registry, sink_name: str) -> None:
+        self.identity = IdentityPolicy(settings)
+        self.protocol = Protocol(registry)
+        self.enricher = Enricher(registry, settings.collector_name, sink_name)
+        self.badrows = BadRows(settings.collector_name, self.enricher.v_collector)
+        self.max_payload_bytes = settings.max_payload_bytes
+
+    def collect(self, request: CollectorRequest) -> Collected:
+        now = now_ms()
+        identity = self.identity.resolve(request, now / 1000)
+        size = len(request.body) + len(request.query_string)
+        if size > self.max_payload_bytes:
+            row = self.badrows.size_violation(request, self.max_payload_bytes, size, now)
+            return Collected([], [json_line(row)], identity.set_cookie)
+
+        parsed = self.protocol.parse(request)
+        bad = [
+            json_line(self.badrows.tracker_protocol_violation(request, identity, violation, now))
+            for violation in parsed.violations
+        ]
+        good = []
+        for params in parsed.events:
+            enriched = self.enricher.enrich(params, identity, request, now)
+            if enriched.failures:
+                row = self.badrows.schema_violation(request, identity, params, enriched.event, enriched.failures, now)
+                bad.append(json_line(row))
+            else:
+                good.append(json_line(enriched.event))
+        return Collected(good, bad, identity.set_cookie)

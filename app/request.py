@@ -1,0 +1,27 @@
+"""The HTTP request as the pipeline sees it: plain data, no framework types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TP2_PATH = "/com.snowplowanalytics.snowplow/tp2"
+PIXEL_PATHS = ("/i", "/ice.png", TP2_PATH)
+
+
+@dataclass(slots=True)
+class CollectorRequest:
+    method: str  # GET, HEAD or POST
+    path: str  # the standard route this request was received on
+    query_string: str  # raw, still percent-encoded
+    headers: dict[str, str]  # lower-case names; repeated headers joined with ", " (cookies with "; ")
+    peer: str | None  # TCP peer address
+    body: bytes = b""
+    received_ms: int = 0
+    hostname: str | None = field(default=None)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")

@@ -1,0 +1,85 @@
+"""The application factory: builds every stage once from Settings and wires them together."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+
+from app import __version__
+from app.batching import Batcher
+from app.config import Settings, load_settings
+from app.iglu import Registry, SchemaKey
+from app.pipeline import Pipeline
+from app.routes import TrackingRoutes
+from app.sinks.file import FileSink
+
+ROBOTS = "User-agent: *\nDisallow: /\n"
+# Compiled at start-up rather than on the first event: nearly every web event carries these.
+WARM_SCHEMAS = [
+    "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0",
+    "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1",
+    "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0",
+    "iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-0",
+    "iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-1",
+    "iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-2",
+    "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0",
+]
+
+
+def create_app(settings: Settings | None = None) -> TrackingRoutes:
+    settings = settings or load_settings()
+    registry = Registry(settings.schemas_dir)
+    for uri in WARM_SCHEMAS:
+        key = SchemaKey.parse(uri)
+        if key is None or registry.validator(key) is None:
+            raise RuntimeError(f"schemas folder {settings.schemas_dir} lacks {uri}")
+
+    good = FileSink(settings.data_dir / "good", settings.file_rotate_bytes, settings.file_rotate_seconds)
+    bad = FileSink(settings.data_dir / "bad", settings.file_rotate_bytes, settings.file_rotate_seconds)
+    pipeline = Pipeline(settings, registry, good.name)
+    batcher = Batcher(
+        good,
+        bad,
+        max_records=settings.batch_max_records,
+        max_bytes=settings.batch_max_bytes,
+        max_wait_s=settings.batch_max_wait_ms / 1000,
+        inflight_max_records=settings.inflight_max_records,
+        inflight_max_bytes=settings.inflight_max_bytes,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        batcher.start()
+        try:
+            yield
+        finally:
+            await batcher.close()
+
+    api = FastAPI(title="Snowplow-compatible collector", version=__version__, lifespan=lifespan)
+
+    @api.get("/health", response_class=PlainTextResponse)
+    async def health() -> str:
+        """Liveness: the process serves."""
+        return "ok"
+
+    @api.get("/sink-health", response_class=PlainTextResponse)
+    async def sink_health() -> PlainTextResponse:
+        """Readiness: the sinks accept writes and the service is not shutting down."""
+        if batcher.healthy():
+            return PlainTextResponse("ok")
+        return PlainTextResponse("sink unavailable", status_code=503)
+
+    @api.get("/robots.txt", response_class=PlainTextResponse)
+    async def robots() -> str:
+        return ROBOTS
+
+    return TrackingRoutes(
+        pipeline,
+        batcher,
+        api,
+        drop_bytes=settings.drop_payload_bytes,
+        retry_after_s=settings.retry_after_seconds,
+    )
