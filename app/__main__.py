@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 import uvicorn
 
 from app.config import ConfigError, Settings, load_settings
+from app.logs import logging_config
 
 FLAGS = ("host", "port", "data_dir", "config", "workers")
 
@@ -50,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"collector: {error}", file=sys.stderr)
         return 2
 
+    # uvicorn re-raises the stop signal once it has shut down gracefully; by then everything
+    # acknowledged is stored, so the re-raised signal is ignored and the exit code is 0.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     uvicorn.run(
         "app.server:create_app",
         factory=True,
@@ -57,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level,
+        log_config=logging_config(settings.log_level),
         access_log=False,
         proxy_headers=False,  # the identity stage reads forwarding headers, from trusted proxies only
         server_header=False,

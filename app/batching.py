@@ -57,13 +57,18 @@ class Batcher:
         self._arrived = asyncio.Event()
         self._full = asyncio.Event()
         self._closing = False
+        self._draining = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="batcher")
 
+    def mark_draining(self) -> None:
+        """Shutting down: still storing, but no longer ready for new traffic."""
+        self._draining = True
+
     def healthy(self) -> bool:
-        return not self._closing and self.good.healthy() and self.bad.healthy()
+        return not (self._draining or self._closing) and self.good.healthy() and self.bad.healthy()
 
     async def store(self, good: list[bytes], bad: list[bytes]) -> None:
         """Return once every record is stored; raise Overloaded or SinkUnavailable otherwise."""

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=1, le=65535, description="port to listen on")
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
     config: Path | None = Field(None, description="TOML config file (environment variables win)")
+    drain_seconds: float = Field(10.0, ge=0, description="on SIGTERM: keep serving (not ready) this long before stopping")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     # Output

@@ -14,6 +14,7 @@ from app.config import Settings, load_settings
 from app.iglu import Registry, SchemaKey
 from app.pipeline import Pipeline
 from app.routes import TrackingRoutes
+from app.shutdown import install_drain
 from app.sinks.file import FileSink
 
 ROBOTS = "User-agent: *\nDisallow: /\n"
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> TrackingRoutes:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         batcher.start()
+        install_drain(settings.drain_seconds, batcher.mark_draining)
         try:
             yield
         finally:

@@ -1,0 +1,44 @@
+"""Graceful shutdown: on SIGTERM or SIGINT, report not-ready, keep serving for the drain period, then stop.
+
+uvicorn stops accepting as soon as it sees the signal; a load balancer needs a while to
+notice `/sink-health` failing first. So the app takes the signal over for the drain period
+and only then hands it to uvicorn, which finishes in-flight requests and runs the lifespan
+shutdown, where the batcher stores everything pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from types import FrameType
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+
+def install_drain(drain_seconds: float, on_drain: Callable[[], None]) -> None:
+    """Wrap the server's own SIGTERM/SIGINT handlers (installed before the app starts)."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # embedded in a test client or another host: that host owns the signals
+    loop = asyncio.get_running_loop()
+    draining = False
+
+    def wrap(stop: Callable[[int, FrameType | None], Any]) -> Callable[[int, FrameType | None], None]:
+        def handle(signum: int, frame: FrameType | None) -> None:
+            nonlocal draining
+            if draining:  # a second signal: stop now
+                stop(signum, frame)
+                return
+            draining = True
+            on_drain()
+            log.info("shutdown requested: not ready, serving for %.1f s more", drain_seconds)
+            loop.call_soon_threadsafe(loop.call_later, drain_seconds, stop, signum, frame)
+
+        return handle
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        current = signal.getsignal(sig)
+        if callable(current):
+            signal.signal(sig, wrap(current))
