@@ -8,6 +8,7 @@ The config file (`COLLECTOR_CONFIG` or `--config`) is TOML with the same names i
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -40,12 +41,13 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
     config: Path | None = Field(None, description="TOML config file (environment variables win)")
     drain_seconds: float = Field(10.0, ge=0, description="on SIGTERM: keep serving (not ready) this long before stopping")
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="least severe log level written")
 
     # Output
     data_dir: Path = Field(Path("data"), description="file sink: good/ and bad/ go under it")
     file_rotate_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="rotate a file past this size")
     file_rotate_seconds: float = Field(3600.0, gt=0, description="rotate a file older than this")
+    fault_switch: Path | None = Field(None, description="for fault drills only: a file whose content (fail/stall) breaks writes")
     schemas_dir: Path = Field(PROJECT_ROOT / "schemas", description="local Iglu registry")
 
     # Group commit and back-pressure
@@ -68,14 +70,14 @@ class Settings(BaseSettings):
     client_ip_header: str | None = Field(
         None, description="a single header holding the client IP (e.g. CF-Connecting-IP), set by a trusted proxy"
     )
-    cookie_enabled: bool = True
-    cookie_name: str = Field("sp", pattern=r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-    cookie_expiration_days: int = Field(365, ge=1)
+    cookie_enabled: bool = Field(True, description="issue the collector cookie at all")
+    cookie_name: str = Field("sp", pattern=r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$", description="collector cookie name")
+    cookie_expiration_days: int = Field(365, ge=1, description="cookie lifetime")
     cookie_domains: list[str] = Field(default_factory=list, description="Domain picked by matching Origin")
-    cookie_fallback_domain: str | None = None
-    cookie_same_site: Literal["None", "Lax", "Strict"] | None = "None"
-    cookie_secure: bool = True
-    cookie_http_only: bool = True
+    cookie_fallback_domain: str | None = Field(None, description="Domain when no cookie_domains entry matches")
+    cookie_same_site: Literal["None", "Lax", "Strict"] | None = Field("None", description="SameSite attribute; None implies Secure")
+    cookie_secure: bool = Field(True, description="Secure attribute")
+    cookie_http_only: bool = Field(True, description="HttpOnly attribute")
 
     # Identification of this collector in its output
     collector_name: str = Field("pycollector", max_length=32, description="artifact name in v_collector and bad rows")
@@ -133,6 +135,11 @@ class ConfigError(Exception):
 
 def load_settings(**overrides) -> Settings:
     """Build Settings or raise ConfigError naming each invalid setting."""
+    unknown = sorted(
+        name for name in os.environ if name.startswith("COLLECTOR_") and name[10:].lower() not in Settings.model_fields
+    )
+    if unknown:  # a misspelt variable would otherwise be ignored without a word
+        raise ConfigError("unknown settings: " + ", ".join(unknown))
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as error:

@@ -15,6 +15,8 @@ from app.iglu import Registry, SchemaKey
 from app.pipeline import Pipeline
 from app.routes import TrackingRoutes
 from app.shutdown import install_drain
+from app.sinks.base import Sink
+from app.sinks.fault import FaultSwitch
 from app.sinks.file import FileSink
 
 ROBOTS = "User-agent: *\nDisallow: /\n"
@@ -30,6 +32,16 @@ WARM_SCHEMAS = [
 ]
 
 
+def build_sinks(settings: Settings) -> tuple[Sink, Sink]:
+    sinks: list[Sink] = [
+        FileSink(settings.data_dir / output, settings.file_rotate_bytes, settings.file_rotate_seconds)
+        for output in ("good", "bad")
+    ]
+    if settings.fault_switch is not None:
+        sinks = [FaultSwitch(sink, settings.fault_switch) for sink in sinks]
+    return sinks[0], sinks[1]
+
+
 def create_app(settings: Settings | None = None) -> TrackingRoutes:
     settings = settings or load_settings()
     registry = Registry(settings.schemas_dir)
@@ -38,8 +50,7 @@ def create_app(settings: Settings | None = None) -> TrackingRoutes:
         if key is None or registry.validator(key) is None:
             raise RuntimeError(f"schemas folder {settings.schemas_dir} lacks {uri}")
 
-    good = FileSink(settings.data_dir / "good", settings.file_rotate_bytes, settings.file_rotate_seconds)
-    bad = FileSink(settings.data_dir / "bad", settings.file_rotate_bytes, settings.file_rotate_seconds)
+    good, bad = build_sinks(settings)
     pipeline = Pipeline(settings, registry, good.name)
     batcher = Batcher(
         good,
