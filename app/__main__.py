@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
+import tempfile
 
 import uvicorn
 
@@ -52,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"collector: {error}", file=sys.stderr)
         return 2
 
+    # Workers write their metrics to files here and /metrics adds them up (see app/metrics.py).
+    metrics_dir = tempfile.mkdtemp(prefix="collector-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+
     # uvicorn re-raises the stop signal once it has shut down gracefully; by then everything
     # acknowledged is stored, so the re-raised signal is ignored and the exit code is 0.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -67,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         proxy_headers=False,  # the identity stage reads forwarding headers, from trusted proxies only
         server_header=False,
     )
+    shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 
+from app.metrics import Metrics
 from app.sinks.base import Sink
 
 log = logging.getLogger(__name__)
@@ -45,10 +47,12 @@ class Batcher:
         max_wait_s: float,
         inflight_max_records: int,
         inflight_max_bytes: int,
+        metrics: Metrics,
     ) -> None:
         self.good, self.bad = good, bad
         self.max_records, self.max_bytes, self.max_wait_s = max_records, max_bytes, max_wait_s
         self.inflight_max_records, self.inflight_max_bytes = inflight_max_records, inflight_max_bytes
+        self.metrics = metrics
         self.inflight_records = 0
         self.inflight_bytes = 0
         self._queue: list[_Waiting] = []
@@ -68,7 +72,9 @@ class Batcher:
         self._draining = True
 
     def healthy(self) -> bool:
-        return not (self._draining or self._closing) and self.good.healthy() and self.bad.healthy()
+        sinks_healthy = self.good.healthy() and self.bad.healthy()
+        self.metrics.sink_healthy.set(sinks_healthy)
+        return sinks_healthy and not (self._draining or self._closing)
 
     async def store(self, good: list[bytes], bad: list[bytes]) -> None:
         """Return once every record is stored; raise Overloaded or SinkUnavailable otherwise."""
@@ -84,8 +90,7 @@ class Batcher:
         ):
             raise Overloaded(f"{self.inflight_records} records ({self.inflight_bytes} bytes) waiting for storage")
         waiting = _Waiting(good, bad, size)
-        self.inflight_records += count
-        self.inflight_bytes += size
+        self._count_inflight(count, size)
         self._queue.append(waiting)
         self._queued_records += count
         self._queued_bytes += size
@@ -95,8 +100,13 @@ class Batcher:
         try:
             await asyncio.shield(waiting.done)
         finally:
-            self.inflight_records -= count
-            self.inflight_bytes -= size
+            self._count_inflight(-count, -size)
+
+    def _count_inflight(self, records: int, size: int) -> None:
+        self.inflight_records += records
+        self.inflight_bytes += size
+        self.metrics.inflight_records.set(self.inflight_records)
+        self.metrics.inflight_bytes.set(self.inflight_bytes)
 
     async def _run(self) -> None:
         while True:
@@ -138,6 +148,7 @@ class Batcher:
     async def _write(self, batch: list[_Waiting]) -> None:
         good = [line for waiting in batch for line in waiting.good]
         bad = [line for waiting in batch for line in waiting.bad]
+        started = time.perf_counter()
         try:
             await asyncio.to_thread(self._write_sinks, good, bad)
         except Exception as error:  # any sink failure releases the batch with 503, never a crash
@@ -145,6 +156,9 @@ class Batcher:
             outcome: BaseException | None = SinkUnavailable(str(error))
         else:
             outcome = None
+            self.metrics.write_seconds.observe(time.perf_counter() - started)
+            self.metrics.batch_records.observe(len(good) + len(bad))
+        self.metrics.sink_healthy.set(outcome is None)
         for waiting in batch:
             if outcome is None:
                 waiting.done.set_result(None)

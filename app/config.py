@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     cookie_http_only: bool = Field(True, description="HttpOnly attribute")
 
     # Identification of this collector in its output
-    collector_name: str = Field("pycollector", max_length=32, description="artifact name in v_collector and bad rows")
+    name: str = Field("pycollector", min_length=1, max_length=24, description="this collector's name in v_collector and bad rows")
 
     @field_validator("trusted_proxies")
     @classmethod

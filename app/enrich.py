@@ -28,8 +28,9 @@ ATOMIC = SchemaKey(SNOWPLOW, "atomic", "jsonschema", "1-0-0")
 CONTEXTS_OUT = f"iglu:{SNOWPLOW}/contexts/jsonschema/1-0-1"
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 PLATFORMS = frozenset({"web", "mob", "pc", "srv", "app", "tv", "cnsl", "iot", "headset"})
-UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-INTEGER = re.compile(r"^[+-]?[0-9]+$")
+# \Z, not $: `$` also matches before a final newline, which would let "<uuid>\n" through into the output.
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+INTEGER = re.compile(r"^[+-]?[0-9]+\Z")
 DIMENSIONS = re.compile(r"^([0-9]+)x([0-9]+)$")
 # Tabs become four spaces and other control characters go, so every value is TSV-safe.
 TSV_SAFE = {**{code: None for code in range(32)}, 9: "    ", 127: None}
@@ -229,7 +230,7 @@ class Enricher:
 
         atomic_reports: list[dict[str, Any]] = []
         self._apply_parameters(params, event, atomic_reports)
-        if "event" not in event and "e" not in params:
+        if "event" not in event and not params.get("e"):  # an empty e is absent too, not a pass
             atomic_reports.append(_parse_error("e", "event", "missing: every event needs an event type"))
         _set_event_schema(params, event)
         self._add_url_parts(event)

@@ -6,7 +6,8 @@ the lines to store and the cookie to answer with.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from app.badrows import BadRows
 from app.clock import now_ms
@@ -24,14 +25,16 @@ class Collected:
     good: list[bytes]  # enriched events, one line each
     bad: list[bytes]  # bad rows, one line each
     set_cookie: str | None
+    anonymous: bool = False
+    outcomes: Counter[str] = field(default_factory=Counter)  # good, or the bad-row type, per record
 
 
 class Pipeline:
     def __init__(self, settings: Settings, registry: Registry, sink_name: str) -> None:
         self.identity = IdentityPolicy(settings)
         self.protocol = Protocol(registry)
-        self.enricher = Enricher(registry, settings.collector_name, sink_name)
-        self.badrows = BadRows(settings.collector_name, self.enricher.v_collector)
+        self.enricher = Enricher(registry, settings.name, sink_name)
+        self.badrows = BadRows(settings.name, self.enricher.v_collector)
         self.max_payload_bytes = settings.max_payload_bytes
 
     def collect(self, request: CollectorRequest) -> Collected:
@@ -40,19 +43,22 @@ class Pipeline:
         size = len(request.body) + len(request.query_string)
         if size > self.max_payload_bytes:
             row = self.badrows.size_violation(request, self.max_payload_bytes, size, now)
-            return Collected([], [json_line(row)], identity.set_cookie)
+            return Collected([], [json_line(row)], identity.set_cookie, identity.anonymous, Counter(size_violation=1))
 
         parsed = self.protocol.parse(request)
         bad = [
             json_line(self.badrows.tracker_protocol_violation(request, identity, violation, now))
             for violation in parsed.violations
         ]
+        outcomes = Counter(tracker_protocol_violations=len(bad))
         good = []
         for params in parsed.events:
             enriched = self.enricher.enrich(params, identity, request, now)
             if enriched.failures:
                 row = self.badrows.schema_violation(request, identity, params, enriched.event, enriched.failures, now)
                 bad.append(json_line(row))
+                outcomes["schema_violations"] += 1
             else:
                 good.append(json_line(enriched.event))
-        return Collected(good, bad, identity.set_cookie)
+        outcomes["good"] = len(good)
+        return Collected(good, bad, identity.set_cookie, identity.anonymous, +outcomes)

@@ -12,6 +12,7 @@ from typing import Any, Awaitable, Callable
 
 from app.batching import Batcher, Overloaded, SinkUnavailable
 from app.clock import now_ms
+from app.metrics import Metrics
 from app.pipeline import Pipeline
 from app.request import PIXEL_PATHS, TP2_PATH, CollectorRequest
 
@@ -40,8 +41,18 @@ class TooLarge(Exception):
 
 
 class TrackingRoutes:
-    def __init__(self, pipeline: Pipeline, batcher: Batcher, fallback: ASGIApp, *, drop_bytes: int, retry_after_s: int) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        batcher: Batcher,
+        fallback: ASGIApp,
+        metrics: Metrics,
+        *,
+        drop_bytes: int,
+        retry_after_s: int,
+    ) -> None:
         self.pipeline = pipeline
+        self.metrics = metrics
         self.batcher = batcher
         self.fallback = fallback
         self.drop_bytes = drop_bytes
@@ -56,11 +67,11 @@ class TrackingRoutes:
         method = scope["method"]
         path = scope["path"]
         if method == "OPTIONS":
-            await _respond(send, 200, cors + PREFLIGHT_HEADERS, b"")
+            await self._respond(send, path, 200, cors + PREFLIGHT_HEADERS, b"")
             return
         if method not in ("GET", "HEAD") and not (method == "POST" and path == TP2_PATH):
             allow = b"GET, HEAD, POST, OPTIONS" if path == TP2_PATH else b"GET, HEAD, OPTIONS"
-            await _respond(send, 405, cors + TEXT + [(b"allow", allow)], f"{method} is not allowed on {path}".encode())
+            await self._respond(send, path, 405, cors + TEXT + [(b"allow", allow)], f"{method} is not allowed on {path}".encode())
             return
         body = b""
         if method == "POST":
@@ -68,7 +79,7 @@ class TrackingRoutes:
                 body = await self._read_body(headers, receive)
             except TooLarge:
                 message = f"request body larger than {self.drop_bytes} bytes: nothing recorded".encode()
-                await _respond(send, 413, cors + TEXT + [(b"connection", b"close")], message)
+                await self._respond(send, path, 413, cors + TEXT + [(b"connection", b"close")], message)
                 return
         client = scope.get("client")
         request = CollectorRequest(
@@ -86,15 +97,22 @@ class TrackingRoutes:
             await self.batcher.store(collected.good, collected.bad)
         except (Overloaded, SinkUnavailable) as why:
             message = f"not stored, retry later: {why}".encode()
-            await _respond(send, 503, cors + TEXT + [(b"retry-after", self.retry_after)], message)
+            await self._respond(send, path, 503, cors + TEXT + [(b"retry-after", self.retry_after)], message)
             return
+        self.metrics.stored(collected.outcomes, collected.anonymous)
         response_headers = list(cors)
         if collected.set_cookie:
             response_headers.append((b"set-cookie", collected.set_cookie.encode("latin-1")))
         if method == "POST":
-            await _respond(send, 200, response_headers + TEXT, b"ok")
+            await self._respond(send, path, 200, response_headers + TEXT, b"ok")
         else:
-            await _respond(send, 200, response_headers + PIXEL_HEADERS, b"" if method == "HEAD" else PIXEL, len(PIXEL))
+            await self._respond(send, path, 200, response_headers + PIXEL_HEADERS, b"" if method == "HEAD" else PIXEL, len(PIXEL))
+
+    async def _respond(
+        self, send: Send, path: str, status: int, headers: list[tuple[bytes, bytes]], body: bytes, length: int | None = None
+    ) -> None:
+        self.metrics.request(path, status)
+        await _respond(send, status, headers, body, length)
 
     async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
         declared = headers.get("content-length", "")
@@ -130,7 +148,7 @@ def _cors(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
     return [(b"access-control-allow-origin", allow), (b"access-control-allow-credentials", b"true")]
 
 
-async def _respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes, length: int | None = None) -> None:
+async def _respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes, length: int | None) -> None:
     size = str(len(body) if length is None else length).encode()
     await send({"type": "http.response.start", "status": status, "headers": headers + [(b"content-length", size)]})
     await send({"type": "http.response.body", "body": body})

@@ -6,12 +6,13 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from app import __version__
 from app.batching import Batcher
 from app.config import Settings, load_settings
 from app.iglu import Registry, SchemaKey
+from app.metrics import Metrics
 from app.pipeline import Pipeline
 from app.routes import TrackingRoutes
 from app.shutdown import install_drain
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> TrackingRoutes:
 
     good, bad = build_sinks(settings)
     pipeline = Pipeline(settings, registry, good.name)
+    metrics = Metrics()
     batcher = Batcher(
         good,
         bad,
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None) -> TrackingRoutes:
         max_wait_s=settings.batch_max_wait_ms / 1000,
         inflight_max_records=settings.inflight_max_records,
         inflight_max_bytes=settings.inflight_max_bytes,
+        metrics=metrics,
     )
 
     @asynccontextmanager
@@ -70,6 +73,7 @@ def create_app(settings: Settings | None = None) -> TrackingRoutes:
             yield
         finally:
             await batcher.close()
+            metrics.close()
 
     api = FastAPI(title="Snowplow-compatible collector", version=__version__, lifespan=lifespan)
 
@@ -85,6 +89,11 @@ def create_app(settings: Settings | None = None) -> TrackingRoutes:
             return PlainTextResponse("ok")
         return PlainTextResponse("sink unavailable", status_code=503)
 
+    @api.get("/metrics")
+    async def prometheus() -> Response:
+        """Prometheus text format, summed over every worker."""
+        return Response(metrics.render(), media_type=metrics.content_type)
+
     @api.get("/robots.txt", response_class=PlainTextResponse)
     async def robots() -> str:
         return ROBOTS
@@ -93,6 +102,7 @@ def create_app(settings: Settings | None = None) -> TrackingRoutes:
         pipeline,
         batcher,
         api,
+        metrics,
         drop_bytes=settings.drop_payload_bytes,
         retry_after_s=settings.retry_after_seconds,
     )

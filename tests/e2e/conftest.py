@@ -1,50 +1,17 @@
-"""End-to-end helpers: run the official JavaScript trackers against the real service.
+"""End-to-end fixtures: the page the browser tracker runs in, served from its own origin.
 
-The npm project in `tests/e2e/js/` (installed by `tests/e2e/js/install.sh`: `npm ci` and Debian's
-Chromium) holds one driver script per tracker. A test starts the collector with the shared
-fixtures, runs a driver with `run_node`, and gets back one JSON report from the driver's last
-line of output: what the tracker sent, what the browser saw on the wire, and its cookie jar.
-The assertions live in the tests, on the stored events and on that report.
+Tests start the collector with the shared fixtures (tests/conftest.py) and run the official
+JavaScript trackers against it with `node_driver.run_node`.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-
-JS = Path(__file__).resolve().parent / "js"
-CHROMIUM = Path("/usr/bin/chromium")
-BROWSER_TRACKER_UMD = JS / "node_modules" / "@snowplow" / "browser-tracker" / "dist" / "index.umd.min.js"
-NOT_INSTALLED = "the tracker packages are not installed: run tests/e2e/js/install.sh"
-
-
-def run_node(script: str, config: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
-    """Run `tests/e2e/js/<script>` with `config` as JSON; return the JSON report it prints last."""
-    if shutil.which("node") is None or not (JS / "node_modules").is_dir():
-        pytest.fail(NOT_INSTALLED)  # never a skip: CI installs these, so missing is a failure
-    try:
-        done = subprocess.run(
-            ["node", str(JS / script), json.dumps(config)], cwd=JS, capture_output=True, text=True, timeout=timeout
-        )
-    except subprocess.TimeoutExpired as expired:
-        pytest.fail(f"{script} did not finish in {timeout} s\nstderr:\n{_text(expired.stderr)}")
-    if done.returncode != 0:
-        pytest.fail(f"{script} exited with {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}")
-    lines = done.stdout.strip().splitlines()
-    if not lines:
-        pytest.fail(f"{script} printed no report\nstderr:\n{done.stderr}")
-    return json.loads(lines[-1])
-
-
-def _text(output: bytes | str | None) -> str:
-    return output.decode(errors="replace") if isinstance(output, bytes) else (output or "")
+from node_driver import BROWSER_TRACKER_UMD, CHROMIUM, JS, NOT_INSTALLED
 
 
 class _PageHandler(BaseHTTPRequestHandler):

@@ -1,0 +1,76 @@
+"""Prometheus metrics. With several workers each writes its own files under
+PROMETHEUS_MULTIPROC_DIR (set by the command line before any worker starts), and
+`/metrics` adds them up, so a scrape sees the whole service whichever worker answers."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter as Tally
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+from prometheus_client import CONTENT_TYPE_LATEST
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+class Metrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.multiprocess = bool(os.environ.get(MULTIPROCESS_DIR))
+        self.registry = CollectorRegistry()
+        registry = self.registry
+        self.requests = Counter(
+            "collector_requests", "HTTP requests on the tracking routes", ["route", "status"], registry=registry
+        )
+        self.events = Counter(
+            "collector_events", "Records stored, by outcome: good or the bad-row type", ["outcome"], registry=registry
+        )
+        self.anonymous_events = Counter(
+            "collector_anonymous_events", "Records from requests with SP-Anonymous", registry=registry
+        )
+        self.batch_records = Histogram(
+            "collector_batch_records",
+            "Records per written batch",
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000),
+            registry=registry,
+        )
+        self.write_seconds = Histogram(
+            "collector_batch_write_seconds",
+            "Time to write and sync one batch to the sinks",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+            registry=registry,
+        )
+        self.inflight_records = Gauge(
+            "collector_inflight_records", "Records accepted but not yet stored", registry=registry, multiprocess_mode="livesum"
+        )
+        self.inflight_bytes = Gauge(
+            "collector_inflight_bytes", "Bytes accepted but not yet stored", registry=registry, multiprocess_mode="livesum"
+        )
+        self.sink_healthy = Gauge(
+            "collector_sink_healthy", "1 while every worker's sinks accept writes", registry=registry, multiprocess_mode="livemin"
+        )
+        self._request_children: dict[tuple[str, int], Counter] = {}
+
+    def request(self, route: str, status: int) -> None:
+        child = self._request_children.get((route, status))
+        if child is None:
+            child = self._request_children[(route, status)] = self.requests.labels(route, str(status))
+        child.inc()
+
+    def stored(self, outcomes: Tally[str], anonymous: bool) -> None:
+        for outcome, count in outcomes.items():
+            self.events.labels(outcome).inc(count)
+        if anonymous:
+            self.anonymous_events.inc(sum(outcomes.values()))
+
+    def render(self) -> bytes:
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        combined = CollectorRegistry()
+        multiprocess.MultiProcessCollector(combined)
+        return generate_latest(combined)
+
+    def close(self) -> None:
+        if self.multiprocess:
+            multiprocess.mark_process_dead(os.getpid())

@@ -1,0 +1,44 @@
+"""/metrics after known traffic: the counters match it exactly, with one worker or several."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+TP2 = "/com.snowplowanalytics.snowplow/tp2"
+PAYLOAD_DATA = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4"
+
+
+def samples(url: str) -> dict[tuple[str, tuple], float]:
+    text = httpx.get(f"{url}/metrics").text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_counters_match_the_traffic(collector_factory, workers):
+    collector = collector_factory(args=["--workers", workers])
+    with httpx.Client(base_url=collector.url) as client:
+        for _ in range(5):
+            assert client.get("/i", params={"e": "pv", "p": "web"}).status_code == 200
+        assert client.get("/i", params={"e": "pv", "p": "web"}, headers={"SP-Anonymous": "*"}).status_code == 200
+        batch = {"schema": PAYLOAD_DATA, "data": [{"e": "pv", "p": "web", "tv": "t"}, {"e": "pv", "p": "nope", "tv": "t"}]}
+        assert client.post(TP2, json=batch).status_code == 200
+        assert client.post(TP2, content=b"not json", headers={"Content-Type": "application/json"}).status_code == 200
+        assert client.options("/i").status_code == 200
+
+    found = samples(collector.url)
+    assert found[("collector_requests_total", (("route", "/i"), ("status", "200")))] == 7  # 6 pixels, 1 preflight
+    assert found[("collector_requests_total", (("route", TP2), ("status", "200")))] == 2
+    assert found[("collector_events_total", (("outcome", "good"),))] == 7
+    assert found[("collector_events_total", (("outcome", "schema_violations"),))] == 1
+    assert found[("collector_events_total", (("outcome", "tracker_protocol_violations"),))] == 1
+    assert found[("collector_anonymous_events_total", ())] == 1
+    assert found[("collector_batch_records_sum", ())] == 9
+    assert found[("collector_inflight_records", ())] == 0
+    assert found[("collector_sink_healthy", ())] == 1
+    assert len(collector.good()) == 7 and len(collector.bad()) == 2

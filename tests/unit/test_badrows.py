@@ -1,0 +1,285 @@
+"""Bad rows, built by the real pipeline and validated against the official Snowplow schemas."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import quote
+
+import fastjsonschema
+import orjson
+import pytest
+
+from app.config import Settings
+from app.iglu import Registry, SchemaKey
+from app.pipeline import Pipeline
+
+BADROWS = "com.snowplowanalytics.snowplow.badrows"
+TRACKER_PROTOCOL = f"iglu:{BADROWS}/tracker_protocol_violations/jsonschema/1-0-1"
+SCHEMA_VIOLATIONS = f"iglu:{BADROWS}/schema_violations/jsonschema/2-0-1"
+SIZE_VIOLATION = f"iglu:{BADROWS}/size_violation/jsonschema/1-0-0"
+PAGE_VIEW = {"e": "pv", "p": "web", "tv": "js-3.0.0"}
+GET_PAGE_VIEW = "e=pv&p=web&tv=js-3.0.0"
+KNOWN_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+IDENTIFYING = {
+    "Cookie": f"sp={KNOWN_ID}",
+    "X-Forwarded-For": "198.51.100.7",
+    "X-Real-IP": "198.51.100.8",
+    "Forwarded": "for=198.51.100.9",
+}
+IDENTIFYING_NAMES = {name.lower() for name in IDENTIFYING}
+
+
+@pytest.fixture(scope="module")
+def pipeline(registry):
+    return Pipeline(Settings(max_payload_bytes=20_000, drop_payload_bytes=40_000), registry, "file")
+
+
+@pytest.fixture(scope="module")
+def official(registry):
+    """schema URI → validator compiled from the official schema file (draft 4, uuid format)."""
+    validators = {}
+    for uri in (TRACKER_PROTOCOL, SCHEMA_VIOLATIONS, SIZE_VIOLATION):
+        schema = registry.schema(SchemaKey.parse(uri))
+        assert schema is not None, f"schemas/ lacks {uri}"
+        validators[uri] = Registry.compile(schema)
+    return validators
+
+
+@pytest.fixture
+def bad_rows(pipeline, official, make_request):
+    """bad_rows(method, query=..., headers=..., body=...) → (good events, bad rows), each bad row schema-valid."""
+
+    def collect(method, **request):
+        collected = pipeline.collect(make_request(method, **request))
+        rows = [orjson.loads(line) for line in collected.bad]
+        for row in rows:
+            try:
+                official[row["schema"]](row["data"])
+            except fastjsonschema.JsonSchemaException as error:
+                pytest.fail(f"bad row invalid against {row['schema']}: {error}\n{row}")
+        return [orjson.loads(line) for line in collected.good], rows
+
+    return collect
+
+
+def one_bad_row(result, schema: str) -> dict:
+    good, rows = result
+    assert good == []
+    [row] = rows
+    assert row["schema"] == schema
+    return row["data"]
+
+
+def post(bad_rows, body, content_type="application/json", **request):
+    headers = {"Content-Type": content_type, **request.pop("headers", {})}
+    return bad_rows("POST", body=body, headers=headers, **request)
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+# --- tracker_protocol_violations 1-0-1 --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "says"),
+    [
+        (b'{"schema":1}', "text/html", {"field": "contentType", "value": "text/html"}),
+        (b"{not json", "application/json", {"field": "body", "value": "{not json"}),
+        (b"", "application/json", {"field": "body"}),
+        (b'[{"e":"pv"}]', "application/json", {"error": "INVALID_DATA_PAYLOAD"}),
+        (b'{"schema":"iglu:com.acme/x/jsonschema/1-0-0","data":[]}', "application/json", {"schemaKey": "iglu:com.acme/x/jsonschema/1-0-0"}),
+        (b'{"schema":"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4","data":[]}', "application/json", {"field": "data"}),
+    ],
+    ids=["content-type", "not-json", "empty", "not-self-describing", "wrong-schema", "no-events"],
+)
+def test_payload_problems_make_one_tracker_protocol_violation(bad_rows, body, content_type, says):
+    data = one_bad_row(post(bad_rows, body, content_type, query="aid=shop"), TRACKER_PROTOCOL)
+    [message] = data["failure"]["messages"]
+    assert {key: message[key] for key in says} == says
+    assert data["failure"]["vendor"] == "com.snowplowanalytics.snowplow"
+    assert data["failure"]["version"] == "tp2"
+    assert data["payload"]["contentType"] == content_type
+    assert data["payload"]["querystring"] == [{"name": "aid", "value": "shop"}]
+    assert data["processor"]["artifact"] == "pycollector"
+
+
+@pytest.mark.parametrize(
+    ("bad_event", "names"),
+    [
+        ({**PAGE_VIEW, "e": 1}, ["e", "must be string"]),
+        ({**PAGE_VIEW, "surprise": "x"}, ["surprise", "must not contain"]),
+        ({**PAGE_VIEW, "k" * 300: "x"}, ["must not contain"]),
+        ({"p": "web", "tv": "t"}, ["'e'", "must contain"]),
+    ],
+    ids=["not-a-string", "unknown-key", "long-unknown-key", "missing-e"],
+)
+def test_one_bad_event_is_one_bad_row_naming_its_field(bad_rows, payload, bad_event, names):
+    good, rows = post(bad_rows, payload([PAGE_VIEW, bad_event]))
+    assert [event["event"] for event in good] == ["page_view"]
+    [row] = rows
+    assert row["schema"] == TRACKER_PROTOCOL
+    [message] = row["data"]["failure"]["messages"]
+    for name in names:
+        assert name in message["expectation"]
+    assert orjson.loads(row["data"]["payload"]["body"])["data"] == [bad_event]
+
+
+def test_long_values_in_a_tracker_protocol_violation(bad_rows):
+    long_value = "v" * 2000
+    content_type = "application/x-" + "y" * 300
+    data = one_bad_row(
+        post(bad_rows, b"{}", content_type, query=f"long={long_value}", headers={"User-Agent": "U" * 5000, "Referer": "https://r.example/" + "r" * 9000}),
+        TRACKER_PROTOCOL,
+    )
+    assert data["payload"]["querystring"][0]["value"] == long_value[:512]
+
+
+# --- schema_violations 2-0-1 ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "keyword"),
+    [
+        ("vid=abc", "domain_sessionidx", "atomic_field_parse_error"),
+        ("tr_cu=EURO", "tr_currency", "atomic_field_length_exceeded"),
+        ("aid=" + "a" * 256, "app_id", "atomic_field_length_exceeded"),
+        ("res=big", "dvce_screenwidth/dvce_screenheight", "atomic_field_parse_error"),
+    ],
+)
+def test_atomic_field_errors_make_a_schema_violation(bad_rows, query, field, keyword):
+    data = one_bad_row(bad_rows("GET", query=f"{GET_PAGE_VIEW}&{query}"), SCHEMA_VIOLATIONS)
+    [message] = data["failure"]["messages"]
+    assert message["schemaKey"] == "iglu:com.snowplowanalytics.snowplow/atomic/jsonschema/1-0-0"
+    [report] = message["error"]["dataReports"]
+    assert (report["path"], report["keyword"]) == (field, keyword)
+    assert data["payload"]["raw"]["parameters"][0] == {"name": "e", "value": "pv"}
+    assert data["payload"]["enriched"]["event"] == "page_view"
+
+
+# Every typed field the enricher can fill, so the partial event's types are checked against the schema.
+EVERY_TYPE = (
+    "tid=7&vid=2&ti_qu=3&pp_mix=1&pp_max=2&pp_miy=3&pp_may=4&se_va=1.5&tr_tt=9.99&tr_tx=1&tr_sh=2&ti_pr=3.5"
+    "&cookie=1&f_pdf=0&res=10x20&vp=30x40&ds=50x60&dtm=1700000000000&stm=1700000000001&ttm=1700000000002"
+    "&url=https%3A%2F%2Fa.com%3A8443%2Fp%3Fq%3D1%23f&refr=http%3A%2F%2Fb.com%2F&sid=" + KNOWN_ID
+)
+
+
+@pytest.mark.parametrize("failing", ["vid=abc", "tr_cu=EURO", "co=%7B"], ids=["parse-error", "too-long", "not-json"])
+def test_partially_enriched_event_of_every_type_is_valid(bad_rows, failing):
+    data = one_bad_row(bad_rows("GET", query=f"{GET_PAGE_VIEW}&{EVERY_TYPE}&{failing}"), SCHEMA_VIOLATIONS)
+    enriched = data["payload"]["enriched"]
+    assert enriched["dvce_screenwidth"] == 10 and enriched["br_cookies"] == 1
+    assert enriched["page_urlport"] == 8443
+
+
+SESSION = {
+    "userId": "fbc8d9a4-1c52-4c53-9f6b-5e8f0e4c9b11",
+    "sessionId": "8f3a1c2e-5b6d-4e7f-9a0b-1c2d3e4f5a6b",
+    "sessionIndex": "not a number",
+    "storageMechanism": "COOKIE_1",
+    "previousSessionId": None,
+    "firstEventTimestamp": "2025-03-01T11:59:00.000Z",
+    "padding": "p" * 600,
+}
+CONTEXTS = {
+    "schema": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0",
+    "data": [{"schema": "iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-2", "data": SESSION}],
+}
+
+
+def test_long_invalid_cx_makes_a_valid_schema_violation(bad_rows):
+    cx = b64(orjson.dumps(CONTEXTS).decode())
+    assert len(cx) > 512
+    data = one_bad_row(bad_rows("GET", query=f"{GET_PAGE_VIEW}&cx={quote(cx)}", headers={"User-Agent": "U" * 5000}), SCHEMA_VIOLATIONS)
+    [message] = data["failure"]["messages"]
+    assert message["schemaKey"] == "iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-2"
+    paths = {report["path"]: report["message"] for report in message["error"]["dataReports"]}
+    assert "$.sessionIndex" in paths and "integer" in paths["$.sessionIndex"]
+    assert "padding" in " ".join(paths.values())  # additionalProperties names the stray property
+    [parameter] = [p for p in data["payload"]["raw"]["parameters"] if p["name"] == "cx"]
+    assert parameter["value"] == cx[:512]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [(f"{GET_PAGE_VIEW}&cx={quote(b64('{oops'))}", "cx"), (f"{GET_PAGE_VIEW}&co=%5B", "co"), ("e=ue&p=web&tv=t", "ue_pr")],
+    ids=["cx", "co", "missing-unstruct"],
+)
+def test_not_json_makes_a_schema_violation_naming_the_parameter(bad_rows, query, field):
+    data = one_bad_row(bad_rows("GET", query=query), SCHEMA_VIOLATIONS)
+    [message] = data["failure"]["messages"]
+    assert message["field"] == field
+
+
+def test_unknown_schema_makes_a_valid_resolution_error(bad_rows):
+    co = orjson.dumps({**CONTEXTS, "data": [{"schema": "iglu:com.acme/nothing/jsonschema/1-0-0", "data": {}}]}).decode()
+    data = one_bad_row(bad_rows("GET", query=f"{GET_PAGE_VIEW}&co={quote(co)}"), SCHEMA_VIOLATIONS)
+    [message] = data["failure"]["messages"]
+    assert message["error"]["error"] == "ResolutionError"
+    assert message["schemaKey"] == "iglu:com.acme/nothing/jsonschema/1-0-0"
+
+
+# --- identity in bad rows ---------------------------------------------------------------------
+
+
+def header_names(collector_payload: dict) -> set[str]:
+    return {line.split(":", 1)[0].lower() for line in collector_payload["headers"]}
+
+
+ANONYMOUS_CASES = [
+    pytest.param("POST", {"body": b"{", "headers": {"Content-Type": "application/json"}}, TRACKER_PROTOCOL, "payload", id="tracker-protocol"),
+    pytest.param("GET", {"query": f"{GET_PAGE_VIEW}&vid=x"}, SCHEMA_VIOLATIONS, "raw", id="schema-violations"),
+]
+
+
+@pytest.mark.parametrize(("method", "request_", "schema", "where"), ANONYMOUS_CASES)
+def test_anonymous_bad_rows_keep_nothing_identifying(bad_rows, method, request_, schema, where):
+    request_ = {**request_, "headers": {**request_.get("headers", {}), **IDENTIFYING, "SP-Anonymous": "*"}}
+    data = one_bad_row(bad_rows(method, peer="10.0.0.2", **request_), schema)
+    collector_payload = data["payload"] if where == "payload" else data["payload"]["raw"]
+    assert header_names(collector_payload) & IDENTIFYING_NAMES == set()
+    assert "sp-anonymous" in header_names(collector_payload)
+    assert collector_payload["ipAddress"] is None
+    assert collector_payload.get("networkUserId", collector_payload.get("userId")) is None
+    assert "198.51.100" not in orjson.dumps(data).decode()
+    assert KNOWN_ID not in orjson.dumps(data).decode()
+
+
+@pytest.mark.parametrize(("method", "request_", "schema", "where"), ANONYMOUS_CASES)
+def test_bad_rows_name_the_client(bad_rows, method, request_, schema, where):
+    request_ = {**request_, "headers": {**request_.get("headers", {}), **IDENTIFYING}}
+    data = one_bad_row(bad_rows(method, peer="10.0.0.2", **request_), schema)
+    collector_payload = data["payload"] if where == "payload" else data["payload"]["raw"]
+    assert collector_payload["ipAddress"] == "198.51.100.7"  # from X-Forwarded-For via the trusted peer
+    assert collector_payload.get("networkUserId", collector_payload.get("userId")) == KNOWN_ID
+    assert "x-forwarded-for" in header_names(collector_payload)
+
+
+# --- size_violation 1-0-0 ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "request_", "actual"),
+    [
+        ("POST", {"body": b"x" * 25_000, "headers": {"Content-Type": "application/json"}}, 25_000),
+        ("GET", {"query": "e=pv&aid=" + "a" * 30_000}, 30_009),
+    ],
+    ids=["post-body", "get-query"],
+)
+def test_oversized_payload_makes_a_size_violation(bad_rows, method, request_, actual):
+    data = one_bad_row(bad_rows(method, **request_), SIZE_VIOLATION)
+    assert data["failure"]["maximumAllowedSizeBytes"] == 20_000
+    assert data["failure"]["actualSizeBytes"] == actual
+    assert "20000" in data["failure"]["expectation"]
+    assert data["payload"].startswith(method)
+    assert len(data["payload"]) <= 2_000  # a tenth of the limit is kept, not the payload
+
+
+def test_payload_at_the_limit_is_not_a_size_violation(bad_rows, payload):
+    body = payload([{**PAGE_VIEW, "aid": ""}])
+    body = payload([{**PAGE_VIEW, "aid": "a" * (20_000 - len(body))}])
+    assert len(body) == 20_000
+    good, rows = post(bad_rows, body)
+    assert rows == [] and len(good) == 1
