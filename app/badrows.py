@@ -28,6 +28,13 @@ VENDOR = "com.snowplowanalytics.snowplow"
 ANONYMOUS_DROPS = frozenset({"cookie", "x-forwarded-for", "x-real-ip", "forwarded"})
 PARAMETER_VALUE_CAP = 512
 HEADER_CAP = 8192
+# More caps of the official schemas (collector payload and raw event alike): a longer value
+# would make the bad row itself invalid.
+CONTENT_TYPE_CAP = 256
+USERAGENT_CAP = 4096
+URI_CAP = 8192  # refererUri and hostname
+# Atomic integers that the schema_violations schema types as strings.
+TEXT_INTEGERS = frozenset({"txn_id"})
 
 
 class BadRows:
@@ -46,7 +53,7 @@ class BadRows:
             "vendor": VENDOR,
             "version": _adapter(request),
             "querystring": _parameters(_query_pairs(request)),
-            "contentType": request.content_type,
+            "contentType": _cap(request.content_type, CONTENT_TYPE_CAP),
             "body": violation.body,
             "collector": self.collector,
             "encoding": "UTF-8",
@@ -68,7 +75,7 @@ class BadRows:
             "vendor": VENDOR,
             "version": _adapter(request),
             "parameters": _parameters(params.items()),
-            "contentType": request.content_type,
+            "contentType": _cap(request.content_type, CONTENT_TYPE_CAP),
             "loaderName": self.collector,
             "encoding": "UTF-8",
             **_context(request, identity),
@@ -103,16 +110,20 @@ def _parameters(pairs: Any) -> list[dict[str, str]]:
     return [{"name": name[:PARAMETER_VALUE_CAP], "value": value[:PARAMETER_VALUE_CAP]} for name, value in pairs]
 
 
+def _cap(value: str | None, limit: int) -> str | None:
+    return value[:limit] if value is not None else None
+
+
 def _context(request: CollectorRequest, identity: Identity) -> dict[str, Any]:
     """What the collector saw of the request, less what anonymisation forbids."""
     drop = ANONYMOUS_DROPS if identity.anonymous else ("cookie",)
     headers = [f"{name}: {value}"[:HEADER_CAP] for name, value in request.headers.items() if name not in drop]
     return {
-        "hostname": request.hostname,
+        "hostname": _cap(request.hostname, URI_CAP),
         "timestamp": iso_from_ms(request.received_ms),
         "ipAddress": identity.ip,
-        "useragent": request.headers.get("user-agent"),
-        "refererUri": request.headers.get("referer"),
+        "useragent": _cap(request.headers.get("user-agent"), USERAGENT_CAP),
+        "refererUri": _cap(request.headers.get("referer"), URI_CAP),
         "headers": headers,
     }
 
@@ -127,5 +138,7 @@ def _flat_enriched(event: dict[str, Any]) -> dict[str, Any]:
             value = repr(value)
         elif isinstance(value, dict):
             value = orjson.dumps(value).decode()
+        elif name in TEXT_INTEGERS and value is not None:
+            value = str(value)
         flat[name] = value
     return flat

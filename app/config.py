@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
+from app.request import STANDARD_ROUTES
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -62,6 +63,15 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(1024 * 1024, ge=1, description="above it: a size_violation bad row")
     drop_payload_bytes: int = Field(2 * 1024 * 1024, ge=1, description="above it: 413, nothing recorded")
 
+    # Routes and CORS
+    custom_paths: dict[str, str] = Field(
+        default_factory=dict, description='extra paths served as a standard route, e.g. {"/acme/t": "/com.snowplowanalytics.snowplow/tp2"}'
+    )
+    redirect_enabled: bool = Field(False, description="serve redirect tracking on /r/tp2")
+    redirect_domains: list[str] = Field(default_factory=list, description="hosts /r/tp2 may redirect to (exact match)")
+    cors_allowed_origins: list[str] = Field(default_factory=list, description="origins echoed in CORS headers; empty: any")
+    cors_extra_headers: list[str] = Field(default_factory=list, description="request headers allowed by preflight besides Content-Type, SP-Anonymous")
+
     # Identity
     trusted_proxies: list[str] = Field(
         default_factory=lambda: list(PRIVATE_AND_LOOPBACK),
@@ -96,6 +106,21 @@ class Settings(BaseSettings):
         if max_payload is not None and value < max_payload:
             raise ValueError("must be at least max_payload_bytes")
         return value
+
+    @field_validator("custom_paths")
+    @classmethod
+    def _standard_targets(cls, value: dict[str, str]) -> dict[str, str]:
+        for path, target in value.items():
+            if not path.startswith("/"):
+                raise ValueError(f"{path!r} must start with /")
+            if target not in STANDARD_ROUTES:
+                raise ValueError(f"{path!r} maps to {target!r}, which is not one of {', '.join(STANDARD_ROUTES)}")
+        return value
+
+    @field_validator("redirect_domains", "cors_allowed_origins")
+    @classmethod
+    def _lower_case(cls, value: list[str]) -> list[str]:
+        return [item.lower() for item in value]
 
     @field_validator("cookie_domains")
     @classmethod

@@ -16,10 +16,11 @@ import orjson
 
 from app.clock import iso_now
 
+# \Z, not $: `$` also matches before a final newline, so "<uuid>\n" or "iglu:...\n" would pass.
 IGLU_URI = re.compile(
-    r"^iglu:([a-zA-Z0-9\-_.]+)/([a-zA-Z0-9\-_]+)/([a-zA-Z0-9\-_]+)/([1-9][0-9]*|0)-([0-9]+)-([0-9]+)$"
+    r"^iglu:([a-zA-Z0-9\-_.]+)/([a-zA-Z0-9\-_]+)/([a-zA-Z0-9\-_]+)/([1-9][0-9]*|0)-([0-9]+)-([0-9]+)\Z"
 )
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z"
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
 LOCAL_REPOSITORY = "local schemas"
 
@@ -94,11 +95,25 @@ def _report(error: fastjsonschema.JsonSchemaValueException) -> dict[str, Any]:
 class _NoRemoteRefs(dict):
     """`$ref` to a URL must not make a request at validation time."""
 
+    def __contains__(self, scheme: object) -> bool:
+        # fastjsonschema asks `scheme in handlers` before calling one, and fetches with urlopen
+        # when the answer is no: claim every scheme so that `__missing__` refuses it instead.
+        return True
+
     def __missing__(self, scheme: str) -> Callable[[str], Any]:
         def refuse(uri: str) -> Any:
             raise fastjsonschema.JsonSchemaDefinitionException(f"remote $ref not allowed: {uri}")
 
         return refuse
+
+
+def _unusable(reason: str) -> Callable[[Any], Any]:
+    """A validator for a schema that cannot be compiled: every call says why."""
+
+    def refuse(_: Any) -> Any:
+        raise fastjsonschema.JsonSchemaDefinitionException(reason)
+
+    return refuse
 
 
 class Registry:
@@ -129,7 +144,12 @@ class Registry:
         except KeyError:
             pass
         schema = self.schema(key)
-        compiled = None if schema is None else self.compile(schema)
+        try:
+            compiled = None if schema is None else self.compile(schema)
+        except fastjsonschema.JsonSchemaDefinitionException as issue:
+            # e.g. a refused remote $ref: remembered, and reported by `validate` as a schema issue
+            # (a bad row), never raised out of a request.
+            compiled = _unusable(str(issue))
         self._validators[key] = compiled
         return compiled
 
@@ -161,6 +181,9 @@ class Registry:
             }
         try:
             validate(data)
+        except fastjsonschema.JsonSchemaDefinitionException as issue:
+            issues = [{"path": "$", "message": str(issue)}]
+            return {"schemaKey": key.uri, "error": {"error": "ValidationError", "schemaIssues": issues}}
         except fastjsonschema.JsonSchemaValuesException as failure:
             reports = [_report(error) for error in failure.errors]
         except fastjsonschema.JsonSchemaValueException as failure:

@@ -16,8 +16,9 @@ from app.enrich import Enricher
 from app.formats import json_line
 from app.identity import IdentityPolicy
 from app.iglu import Registry
-from app.protocol import Protocol
-from app.request import CollectorRequest
+from app.protocol import Protocol, parse_query
+from app.redirect import redirect_event
+from app.request import REDIRECT_PATH, CollectorRequest
 
 
 @dataclass(slots=True)
@@ -37,6 +38,10 @@ class Pipeline:
         self.badrows = BadRows(settings.name, self.enricher.v_collector)
         self.max_payload_bytes = settings.max_payload_bytes
 
+    @staticmethod
+    def redirect_target(request: CollectorRequest) -> str | None:
+        return parse_query(request.query_string).get("u")
+
     def collect(self, request: CollectorRequest) -> Collected:
         now = now_ms()
         identity = self.identity.resolve(request, now / 1000)
@@ -46,6 +51,8 @@ class Pipeline:
             return Collected([], [json_line(row)], identity.set_cookie, identity.anonymous, Counter(size_violation=1))
 
         parsed = self.protocol.parse(request)
+        if request.path == REDIRECT_PATH:  # the route checked the target before calling
+            parsed.events = [redirect_event(params, params["u"]) for params in parsed.events]
         bad = [
             json_line(self.badrows.tracker_protocol_violation(request, identity, violation, now))
             for violation in parsed.violations

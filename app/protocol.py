@@ -26,6 +26,8 @@ JSON_TYPES = ("application/json", "text/plain")
 NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 URL_SAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 
+EXPECTATION_CAP = 256
+
 RawEvent = dict[str, str]
 
 
@@ -119,7 +121,9 @@ def _event_problem(validate: Callable[[Any], Any], event: Any) -> Message | None
     except fastjsonschema.JsonSchemaException as failure:  # one error, or many with .errors
         errors = getattr(failure, "errors", [failure])
         detail = "; ".join(error.message.replace("data", "event", 1) for error in errors)
-        return _input("data", None, f"a tracker event with string values for known parameters: {detail}")
+        expectation = f"a tracker event with string values for known parameters: {detail}"
+        # The bad-row schema caps an expectation at 256 characters; an unknown key can be longer.
+        return _input("data", None, expectation[:EXPECTATION_CAP])
     return None
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 TP2_PATH = "/com.snowplowanalytics.snowplow/tp2"
+REDIRECT_PATH = "/r/tp2"
 PIXEL_PATHS = ("/i", "/ice.png", TP2_PATH)
+STANDARD_ROUTES = (*PIXEL_PATHS, REDIRECT_PATH)
 
 
 @dataclass(slots=True)

@@ -1,123 +1,137 @@
 """HTTP ⇄ pipeline for the tracking paths: a lean ASGI handler, the hot path of the service.
 
 Every tracker event passes through here, so this skips the framework's routing and
-dependency injection; everything else (health, docs, 404s) falls through to FastAPI.
+dependency injection; everything else (health, metrics, docs, 404s) falls through to FastAPI.
 """
 
 from __future__ import annotations
 
 import base64
-import logging
+import zlib
 from typing import Any, Awaitable, Callable
 
 from app.batching import Batcher, Overloaded, SinkUnavailable
 from app.clock import now_ms
+from app.config import Settings
 from app.metrics import Metrics
 from app.pipeline import Pipeline
-from app.request import PIXEL_PATHS, TP2_PATH, CollectorRequest
-
-log = logging.getLogger(__name__)
+from app.redirect import check_target
+from app.request import REDIRECT_PATH, STANDARD_ROUTES, TP2_PATH, CollectorRequest
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
 
 PIXEL = base64.b64decode("R0lGODlhAQABAPAAAP///wAAACH5BAUAAAAALAAAAAABAAEAAAICRAEAOw==")
-PIXEL_HEADERS = [
-    (b"content-type", b"image/gif"),
-    (b"cache-control", b"no-cache, no-store, must-revalidate"),
-]
+NO_CACHE = (b"cache-control", b"no-cache, no-store, must-revalidate")
+PIXEL_HEADERS = [(b"content-type", b"image/gif"), NO_CACHE]
 TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
-PREFLIGHT_HEADERS = [
-    (b"access-control-allow-headers", b"Content-Type, SP-Anonymous"),
-    (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
-    (b"access-control-max-age", b"3600"),
-]
+ALLOWED_METHODS = {
+    TP2_PATH: ("GET", "HEAD", "POST"),
+    "/i": ("GET", "HEAD"),
+    "/ice.png": ("GET", "HEAD"),
+    REDIRECT_PATH: ("GET",),
+}
 
 
-class TooLarge(Exception):
-    pass
+class Rejected(Exception):
+    """The request gets this 4xx answer and nothing is recorded."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class TrackingRoutes:
-    def __init__(
-        self,
-        pipeline: Pipeline,
-        batcher: Batcher,
-        fallback: ASGIApp,
-        metrics: Metrics,
-        *,
-        drop_bytes: int,
-        retry_after_s: int,
-    ) -> None:
+    def __init__(self, pipeline: Pipeline, batcher: Batcher, fallback: ASGIApp, metrics: Metrics, settings: Settings) -> None:
         self.pipeline = pipeline
-        self.metrics = metrics
         self.batcher = batcher
         self.fallback = fallback
-        self.drop_bytes = drop_bytes
-        self.retry_after = str(retry_after_s).encode()
+        self.metrics = metrics
+        self.routes = {**{path: path for path in STANDARD_ROUTES}, **settings.custom_paths}
+        self.drop_bytes = settings.drop_payload_bytes
+        self.retry_after = str(settings.retry_after_seconds).encode()
+        self.redirect_enabled = settings.redirect_enabled
+        self.redirect_hosts = frozenset(settings.redirect_domains)
+        self.allowed_origins = frozenset(settings.cors_allowed_origins)
+        allowed_headers = ", ".join(["Content-Type", "SP-Anonymous", *settings.cors_extra_headers])
+        self.preflight_headers = [
+            (b"access-control-allow-headers", allowed_headers.encode("latin-1")),
+            (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+            (b"access-control-max-age", b"3600"),
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in PIXEL_PATHS:
+        route = self.routes.get(scope.get("path", "")) if scope["type"] == "http" else None
+        if route is None:
             await self.fallback(scope, receive, send)
             return
         headers = _headers(scope)
-        cors = _cors(headers)
+        cors = self._cors(headers)
+        try:
+            status, response_headers, body = await self._track(scope, receive, route, headers, cors)
+        except Rejected as rejected:
+            status, response_headers, body = rejected.status, cors + TEXT, str(rejected).encode()
+            if status == 413:  # the rest of the body was never read: the connection cannot be reused
+                response_headers.append((b"connection", b"close"))
+        self.metrics.request(route, status)
+        length = str(len(PIXEL) if body is None else len(body)).encode()
+        await send({"type": "http.response.start", "status": status, "headers": response_headers + [(b"content-length", length)]})
+        await send({"type": "http.response.body", "body": body or b""})
+
+    async def _track(
+        self, scope: Scope, receive: Receive, route: str, headers: dict[str, str], cors: Headers
+    ) -> tuple[int, Headers, bytes | None]:
+        """(status, headers, body); a None body is HEAD's pixel: its length, no bytes."""
         method = scope["method"]
-        path = scope["path"]
+        if route == REDIRECT_PATH and not self.redirect_enabled:
+            raise Rejected(404, "redirects disabled")
         if method == "OPTIONS":
-            await self._respond(send, path, 200, cors + PREFLIGHT_HEADERS, b"")
-            return
-        if method not in ("GET", "HEAD") and not (method == "POST" and path == TP2_PATH):
-            allow = b"GET, HEAD, POST, OPTIONS" if path == TP2_PATH else b"GET, HEAD, OPTIONS"
-            await self._respond(send, path, 405, cors + TEXT + [(b"allow", allow)], f"{method} is not allowed on {path}".encode())
-            return
-        body = b""
-        if method == "POST":
-            try:
-                body = await self._read_body(headers, receive)
-            except TooLarge:
-                message = f"request body larger than {self.drop_bytes} bytes: nothing recorded".encode()
-                await self._respond(send, path, 413, cors + TEXT + [(b"connection", b"close")], message)
-                return
-        client = scope.get("client")
+            return 200, cors + self.preflight_headers, b""
+        if method not in ALLOWED_METHODS[route]:
+            raise Rejected(405, f"{method} is not allowed on {scope['path']}")
+        body = await self._read_body(headers, receive) if method == "POST" else b""
+        query_string = scope["query_string"].decode("latin-1")
         request = CollectorRequest(
             method=method,
-            path=path,
-            query_string=scope["query_string"].decode("latin-1"),
+            path=route,
+            query_string=query_string,
             headers=headers,
-            peer=client[0] if client else None,
+            peer=scope["client"][0] if scope.get("client") else None,
             body=body,
             received_ms=now_ms(),
             hostname=headers.get("host"),
         )
+        target = None
+        if route == REDIRECT_PATH:
+            target = self.pipeline.redirect_target(request)
+            problem = check_target(target, self.redirect_hosts)
+            if problem:
+                raise Rejected(400, problem)
+
         collected = self.pipeline.collect(request)
         try:
             await self.batcher.store(collected.good, collected.bad)
         except (Overloaded, SinkUnavailable) as why:
-            message = f"not stored, retry later: {why}".encode()
-            await self._respond(send, path, 503, cors + TEXT + [(b"retry-after", self.retry_after)], message)
-            return
+            return 503, cors + TEXT + [(b"retry-after", self.retry_after)], f"not stored, retry later: {why}".encode()
         self.metrics.stored(collected.outcomes, collected.anonymous)
-        response_headers = list(cors)
-        if collected.set_cookie:
-            response_headers.append((b"set-cookie", collected.set_cookie.encode("latin-1")))
-        if method == "POST":
-            await self._respond(send, path, 200, response_headers + TEXT, b"ok")
-        else:
-            await self._respond(send, path, 200, response_headers + PIXEL_HEADERS, b"" if method == "HEAD" else PIXEL, len(PIXEL))
 
-    async def _respond(
-        self, send: Send, path: str, status: int, headers: list[tuple[bytes, bytes]], body: bytes, length: int | None = None
-    ) -> None:
-        self.metrics.request(path, status)
-        await _respond(send, status, headers, body, length)
+        answer = list(cors)
+        if collected.set_cookie:
+            answer.append((b"set-cookie", collected.set_cookie.encode("latin-1")))
+        if target is not None:
+            return 302, answer + [(b"location", target.encode("latin-1")), NO_CACHE], b""
+        if method == "POST":
+            return 200, answer + TEXT, b"ok"
+        return 200, answer + PIXEL_HEADERS, None if method == "HEAD" else PIXEL
 
     async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
+        too_large = Rejected(413, f"request body larger than {self.drop_bytes} bytes: nothing recorded")
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.drop_bytes:
-            raise TooLarge
+            raise too_large
         chunks = []
         size = 0
         while True:
@@ -125,10 +139,38 @@ class TrackingRoutes:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.drop_bytes:
-                raise TooLarge
+                raise too_large
             chunks.append(chunk)
             if not message.get("more_body", False):
-                return b"".join(chunks)
+                break
+        body = b"".join(chunks)
+        encoding = headers.get("content-encoding", "identity").strip().lower()
+        if encoding == "gzip":
+            return self._gunzip(body, too_large)
+        if encoding not in ("identity", ""):
+            raise Rejected(415, f"unsupported Content-Encoding {encoding}: send gzip or none")
+        return body
+
+    def _gunzip(self, body: bytes, too_large: Rejected) -> bytes:
+        """Decompress, holding the result to the drop limit: a zip bomb is a 413, not an out-of-memory."""
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            data = inflater.decompress(body, self.drop_bytes + 1)
+        except zlib.error as error:
+            raise Rejected(400, f"body is not valid gzip: {error}") from None
+        if len(data) > self.drop_bytes or inflater.unconsumed_tail:
+            raise too_large
+        if not inflater.eof:
+            raise Rejected(400, "body is not valid gzip: truncated")
+        return data
+
+    def _cors(self, headers: dict[str, str]) -> Headers:
+        origin = headers.get("origin", "").split(" ", 1)[0]
+        if not origin or origin == "null":
+            return [(b"access-control-allow-origin", b"*"), (b"access-control-allow-credentials", b"true")]
+        if self.allowed_origins and origin.lower() not in self.allowed_origins:
+            return []  # the browser will refuse to share the answer, and preflighted requests are not sent
+        return [(b"access-control-allow-origin", origin.encode("latin-1")), (b"access-control-allow-credentials", b"true")]
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -140,15 +182,3 @@ def _headers(scope: Scope) -> dict[str, str]:
             value = headers[name] + ("; " if name == "cookie" else ", ") + value
         headers[name] = value
     return headers
-
-
-def _cors(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-    origin = headers.get("origin", "").split(" ", 1)[0]
-    allow = origin.encode("latin-1") if origin and origin != "null" else b"*"
-    return [(b"access-control-allow-origin", allow), (b"access-control-allow-credentials", b"true")]
-
-
-async def _respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes, length: int | None) -> None:
-    size = str(len(body) if length is None else length).encode()
-    await send({"type": "http.response.start", "status": status, "headers": headers + [(b"content-length", size)]})
-    await send({"type": "http.response.body", "body": body})

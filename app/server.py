@@ -98,11 +98,4 @@ def create_app(settings: Settings | None = None) -> TrackingRoutes:
     async def robots() -> str:
         return ROBOTS
 
-    return TrackingRoutes(
-        pipeline,
-        batcher,
-        api,
-        metrics,
-        drop_bytes=settings.drop_payload_bytes,
-        retry_after_s=settings.retry_after_seconds,
-    )
+    return TrackingRoutes(pipeline, batcher, api, metrics, settings)

@@ -17,6 +17,7 @@ BADROWS = "com.snowplowanalytics.snowplow.badrows"
 TRACKER_PROTOCOL = f"iglu:{BADROWS}/tracker_protocol_violations/jsonschema/1-0-1"
 SCHEMA_VIOLATIONS = f"iglu:{BADROWS}/schema_violations/jsonschema/2-0-1"
 SIZE_VIOLATION = f"iglu:{BADROWS}/size_violation/jsonschema/1-0-0"
+ATOMIC = "iglu:com.snowplowanalytics.snowplow/atomic/jsonschema/1-0-0"
 PAGE_VIEW = {"e": "pv", "p": "web", "tv": "js-3.0.0"}
 GET_PAGE_VIEW = "e=pv&p=web&tv=js-3.0.0"
 KNOWN_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
@@ -56,7 +57,7 @@ def bad_rows(pipeline, official, make_request):
             try:
                 official[row["schema"]](row["data"])
             except fastjsonschema.JsonSchemaException as error:
-                pytest.fail(f"bad row invalid against {row['schema']}: {error}\n{row}")
+                pytest.fail(f"bad row invalid against {row['schema']}: {error}")
         return [orjson.loads(line) for line in collected.good], rows
 
     return collect
@@ -151,7 +152,7 @@ def test_long_values_in_a_tracker_protocol_violation(bad_rows):
 def test_atomic_field_errors_make_a_schema_violation(bad_rows, query, field, keyword):
     data = one_bad_row(bad_rows("GET", query=f"{GET_PAGE_VIEW}&{query}"), SCHEMA_VIOLATIONS)
     [message] = data["failure"]["messages"]
-    assert message["schemaKey"] == "iglu:com.snowplowanalytics.snowplow/atomic/jsonschema/1-0-0"
+    assert message["schemaKey"] == ATOMIC
     [report] = message["error"]["dataReports"]
     assert (report["path"], report["keyword"]) == (field, keyword)
     assert data["payload"]["raw"]["parameters"][0] == {"name": "e", "value": "pv"}
@@ -193,8 +194,10 @@ def test_long_invalid_cx_makes_a_valid_schema_violation(bad_rows):
     cx = b64(orjson.dumps(CONTEXTS).decode())
     assert len(cx) > 512
     data = one_bad_row(bad_rows("GET", query=f"{GET_PAGE_VIEW}&cx={quote(cx)}", headers={"User-Agent": "U" * 5000}), SCHEMA_VIOLATIONS)
-    [message] = data["failure"]["messages"]
-    assert message["schemaKey"] == "iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-2"
+    by_schema = {message["schemaKey"]: message for message in data["failure"]["messages"]}
+    assert by_schema.keys() == {"iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-2", ATOMIC}
+    assert by_schema[ATOMIC]["error"]["dataReports"][0]["path"] == "useragent"  # 5000 > 1000 characters
+    message = by_schema["iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-2"]
     paths = {report["path"]: report["message"] for report in message["error"]["dataReports"]}
     assert "$.sessionIndex" in paths and "integer" in paths["$.sessionIndex"]
     assert "padding" in " ".join(paths.values())  # additionalProperties names the stray property
@@ -213,12 +216,21 @@ def test_not_json_makes_a_schema_violation_naming_the_parameter(bad_rows, query,
     assert message["field"] == field
 
 
-def test_unknown_schema_makes_a_valid_resolution_error(bad_rows):
-    co = orjson.dumps({**CONTEXTS, "data": [{"schema": "iglu:com.acme/nothing/jsonschema/1-0-0", "data": {}}]}).decode()
+@pytest.mark.parametrize(
+    ("schema", "error", "detail"),
+    [
+        ("iglu:com.acme/nothing/jsonschema/1-0-0", "ResolutionError", "lookupHistory"),
+        ("iglu:com.snowplowanalytics.sauna.commands/command/jsonschema/1-0-0", "ValidationError", "schemaIssues"),
+    ],
+    ids=["unknown-schema", "schema-with-remote-ref"],
+)
+def test_unusable_schema_makes_a_valid_schema_violation(bad_rows, schema, error, detail):
+    co = orjson.dumps({**CONTEXTS, "data": [{"schema": schema, "data": {}}]}).decode()
     data = one_bad_row(bad_rows("GET", query=f"{GET_PAGE_VIEW}&co={quote(co)}"), SCHEMA_VIOLATIONS)
     [message] = data["failure"]["messages"]
-    assert message["error"]["error"] == "ResolutionError"
-    assert message["schemaKey"] == "iglu:com.acme/nothing/jsonschema/1-0-0"
+    assert message["schemaKey"] == schema
+    assert message["error"]["error"] == error
+    assert message["error"][detail]
 
 
 # --- identity in bad rows ---------------------------------------------------------------------
@@ -274,12 +286,12 @@ def test_oversized_payload_makes_a_size_violation(bad_rows, method, request_, ac
     assert data["failure"]["actualSizeBytes"] == actual
     assert "20000" in data["failure"]["expectation"]
     assert data["payload"].startswith(method)
-    assert len(data["payload"]) <= 2_000  # a tenth of the limit is kept, not the payload
+    assert len(data["payload"]) <= 2_100  # about a tenth of the limit is kept, not the payload
 
 
 def test_payload_at_the_limit_is_not_a_size_violation(bad_rows, payload):
-    body = payload([{**PAGE_VIEW, "aid": ""}])
-    body = payload([{**PAGE_VIEW, "aid": "a" * (20_000 - len(body))}])
-    assert len(body) == 20_000
-    good, rows = post(bad_rows, body)
-    assert rows == [] and len(good) == 1
+    events = [{**PAGE_VIEW, "page": "x" * 900} for _ in range(21)]
+    events[-1]["page"] += "x" * (20_000 - len(payload(events)))
+    assert len(payload(events)) == 20_000 and len(events[-1]["page"]) <= 2000
+    good, rows = post(bad_rows, payload(events))
+    assert rows == [] and len(good) == 21

@@ -18,14 +18,30 @@ const { endpoint, eventMethod, bufferSize, events: total, encodeBase64 = true } 
 const batches = [];
 const failures = [];
 let acknowledged = 0;
-let settle;
-const allDelivered = new Promise((resolve, reject) => {
-  settle = { resolve, reject };
-});
-const deadline = setTimeout(
-  () => settle.reject(new Error(`only ${acknowledged} of ${total} events acknowledged in ${WAIT_MS} ms`)),
-  WAIT_MS,
-);
+let waiting = null; // { count, resolve, reject }: the delivery the script waits on, if any
+
+// Resolves once `count` events in all were acknowledged; fails on a failed request or the deadline.
+function delivered(count) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${acknowledged} of ${count} events acknowledged in ${WAIT_MS} ms`)), WAIT_MS);
+    waiting = {
+      count,
+      resolve: () => (clearTimeout(timer), resolve()),
+      reject: (error) => (clearTimeout(timer), reject(error)),
+    };
+    check();
+  });
+}
+
+let failedWith = null;
+function check(error) {
+  failedWith = failedWith ?? error ?? null;
+  if (waiting === null) return;
+  if (failedWith) waiting.reject(failedWith);
+  else if (acknowledged >= waiting.count) waiting.resolve();
+  else return;
+  waiting = null;
+}
 
 const tracker = newTracker(
   { namespace: 'e2e-node', appId: 'e2e-node-app', encodeBase64 },
@@ -38,11 +54,11 @@ const tracker = newTracker(
     onRequestSuccess: (batch) => {
       batches.push(batch.length);
       acknowledged += batch.length;
-      if (acknowledged >= total) settle.resolve();
+      check();
     },
     onRequestFailure: (failure) => {
       failures.push({ status: failure.status, message: failure.message, events: failure.events.length });
-      settle.reject(new Error(`request failed: ${JSON.stringify(failure.status)} ${failure.message}`));
+      check(new Error(`request failed: ${JSON.stringify(failure.status)} ${failure.message}`));
     },
   },
 );
@@ -60,22 +76,23 @@ function build(i) {
   }
 }
 
+// The tracker flushes its buffer once it holds bufferSize events, and then sends everything it
+// holds; so events go in rounds of bufferSize, each round waiting for its acknowledgement, for
+// every request to carry exactly one buffer's worth.
 const sent = [];
-for (let i = 0; i < total; i++) {
-  const [kind, event] = build(i);
-  const entities = [
-    { schema: WEB_PAGE, data: { id: randomUUID() } },
-    { schema: APPLICATION, data: { version: `1.0.${i}` } },
-  ];
-  const payload = tracker.track(event, entities);
-  sent.push({ i, kind, eventId: payload.eid, entities });
-}
-
 try {
-  await allDelivered;
+  for (let i = 0; i < total; i++) {
+    const [kind, event] = build(i);
+    const entities = [
+      { schema: WEB_PAGE, data: { id: randomUUID() } },
+      { schema: APPLICATION, data: { version: `1.0.${i}` } },
+    ];
+    const payload = tracker.track(event, entities);
+    sent.push({ i, kind, eventId: payload.eid, entities });
+    if (sent.length % bufferSize === 0 || sent.length === total) await delivered(sent.length);
+  }
 } catch (error) {
   process.stderr.write(`${error.message}\nbatches: ${JSON.stringify(batches)}\nfailures: ${JSON.stringify(failures)}\n`);
   process.exit(1);
 }
-clearTimeout(deadline);
 process.stdout.write(JSON.stringify({ sent, batches, failures }) + '\n');

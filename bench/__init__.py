@@ -1,0 +1,1 @@
+"""Load and pipeline benchmarks (see bench/README.md)."""

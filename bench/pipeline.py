@@ -1,0 +1,185 @@
+"""In-process pipeline benchmark: what one event costs in the core, with no HTTP, no sink, no wrk.
+
+Builds app.pipeline.Pipeline from app.config.Settings (temporary data dir) and the local Iglu
+registry, then times `collect()` on the load benchmark's own payloads and, for a GET page view
+and a POST batch of 10, each stage on its own: identity, parse, enrich (with entity
+validation), serialise. Each figure is the median of several repeats, in microseconds per
+event, so a regression in the core shows without the noise of a server and a load generator.
+
+    python bench/pipeline.py            # about 20 s
+    python bench/pipeline.py --short    # about 3 s, for CI; never fails on a number
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make `app` and `bench` importable
+    sys.path.insert(0, str(ROOT))
+
+from app.clock import now_ms  # noqa: E402
+from app.config import Settings  # noqa: E402
+from app.formats import json_line  # noqa: E402
+from app.iglu import Registry, parse_self_describing  # noqa: E402
+from app.pipeline import Pipeline  # noqa: E402
+from app.request import PIXEL_PATHS, TP2_PATH, CollectorRequest  # noqa: E402
+from bench import machine, payloads  # noqa: E402
+
+PEER = "127.0.0.1"  # as in the load benchmark: a trusted proxy address with no forwarding header
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    method: str
+    batch: int = 1
+    entities: int = 1
+
+    def request(self) -> CollectorRequest:
+        if self.method == "GET":
+            path, query, body, headers = PIXEL_PATHS[0], payloads.get_query(self.entities), b"", payloads.GET_HEADERS
+        else:
+            path, query, body, headers = TP2_PATH, "", payloads.post_body(self.batch, self.entities), payloads.POST_HEADERS
+        return CollectorRequest(
+            method=self.method,
+            path=path,
+            query_string=query,
+            headers={name.lower(): value for name, value in headers.items()},
+            peer=PEER,
+            body=body,
+            received_ms=now_ms(),
+            hostname="collector.example",
+        )
+
+
+CASES = [
+    Case("GET page view, 0 entities", "GET", entities=0),
+    Case("GET page view", "GET"),
+    Case("GET page view, 5 entities", "GET", entities=5),
+    Case("POST batch 1", "POST", 1),
+    Case("POST batch 10", "POST", 10),
+    Case("POST batch 100", "POST", 100),
+]
+STAGE_CASES = [CASES[1], CASES[4]]  # GET page view, POST batch 10
+
+
+class Timer:
+    def __init__(self, repeat_s: float, repeats: int) -> None:
+        self.repeat_s = repeat_s
+        self.repeats = repeats
+
+    def per_event_us(self, work: Callable[[], Any], events: int) -> tuple[float, float]:
+        """(median, min) over the repeats of the time per event, in microseconds."""
+        loops = 1
+        while True:  # calibrate: enough loops for one repeat to last about repeat_s
+            started = time.perf_counter()
+            for _ in range(loops):
+                work()
+            elapsed = time.perf_counter() - started
+            if elapsed >= self.repeat_s / 4:
+                loops = max(1, round(loops * self.repeat_s / elapsed))
+                break
+            loops *= 4
+        results = []
+        for _ in range(self.repeats):
+            started = time.perf_counter()
+            for _ in range(loops):
+                work()
+            results.append((time.perf_counter() - started) / loops / events * 1e6)
+        return statistics.median(results), min(results)
+
+
+def check(pipeline: Pipeline, case: Case) -> None:
+    collected = pipeline.collect(case.request())
+    if collected.bad or len(collected.good) != case.batch:
+        raise SystemExit(f"{case.name}: expected {case.batch} good events, got {len(collected.good)} and bad rows {collected.bad[:1]}")
+
+
+def stages(pipeline: Pipeline, case: Case, timer: Timer) -> dict[str, tuple[float, float]]:
+    request = case.request()
+    now = now_ms()
+    identity = pipeline.identity.resolve(request, now / 1000)
+    parsed = pipeline.protocol.parse(request)
+    enricher = pipeline.enricher
+    enriched = [enricher.enrich(params, identity, request, now).event for params in parsed.events]
+    entities = [
+        parse_self_describing(entity)
+        for event in enriched
+        for entity in event.get("contexts", {}).get("data", [])
+    ]
+    registry = enricher.registry
+
+    def enrich_all() -> None:
+        for params in parsed.events:
+            enricher.enrich(params, identity, request, now)
+
+    def validate_all() -> None:
+        for key, data in entities:
+            registry.validate(key, data)
+
+    def serialise_all() -> None:
+        for event in enriched:
+            json_line(event)
+
+    n = case.batch
+    return {
+        "identity": timer.per_event_us(lambda: pipeline.identity.resolve(request, now / 1000), n),
+        "parse": timer.per_event_us(lambda: pipeline.protocol.parse(request), n),
+        "enrich (with validation)": timer.per_event_us(enrich_all, n),
+        "  of which: validate entities": timer.per_event_us(validate_all, n) if entities else (0.0, 0.0),
+        "serialise": timer.per_event_us(serialise_all, n),
+        "collect() end to end": timer.per_event_us(lambda: pipeline.collect(request), n),
+    }
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(row) for row in rows])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--short", action="store_true", help="CI mode: short repeats, three of them")
+    parser.add_argument("--repeats", type=int, help="repeats per figure; the table shows their median (default 9, short 3)")
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (3 if args.short else 9)
+    timer = Timer(0.03 if args.short else 0.25, repeats)
+
+    with tempfile.TemporaryDirectory(prefix="collector-pipeline-") as data_dir:
+        settings = Settings(data_dir=Path(data_dir))
+        pipeline = Pipeline(settings, Registry(settings.schemas_dir), "file")
+        for case in CASES:  # also compiles every validator before anything is timed
+            check(pipeline, case)
+
+        rows = []
+        for case in CASES:
+            request = case.request()
+            median, fastest = timer.per_event_us(lambda: pipeline.collect(request), case.batch)
+            rows.append([case.name, str(case.batch), str(case.entities), f"{median:.1f}", f"{fastest:.1f}", f"{1e6 / median:,.0f}"])
+        breakdown = {case.name: stages(pipeline, case, timer) for case in STAGE_CASES}
+
+    print(machine.summary(machine.describe()))
+    print(f"mode: {'short' if args.short else 'full'}; median of {repeats} repeats; microseconds per event, one core, no HTTP\n")
+    print("Pipeline collect() per event")
+    print(table(["case", "events/req", "entities", "us/event", "min us", "events/s"], rows))
+    print("\nStages per event (1 entity per event: client_session)")
+    names = list(next(iter(breakdown.values())))
+    stage_rows = [[name] + [f"{breakdown[case.name][name][0]:.1f}" for case in STAGE_CASES] for name in names]
+    print(table(["stage"] + [f"{case.name} us/event" for case in STAGE_CASES], stage_rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
