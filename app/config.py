@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="least severe log level written")
 
     # Output
+    output_format: Literal["json", "tsv"] = Field("json", description="enriched events as JSON lines or the 131-field TSV")
     data_dir: Path = Field(Path("data"), description="file sink: good/ and bad/ go under it")
     file_rotate_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="rotate a file past this size")
     file_rotate_seconds: float = Field(3600.0, gt=0, description="rotate a file older than this")

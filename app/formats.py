@@ -1,12 +1,66 @@
-"""Enriched events and bad rows → the bytes of one output line."""
+"""Enriched events and bad rows → the bytes of one output line.
+
+`json` (the default) is one compact object with canonical field names, absent fields left
+out. `tsv` is Snowplow's 131-field enriched TSV, the format loaders and the Analytics SDKs
+read: fields in this fixed order, empty for absent, timestamps as `yyyy-MM-dd HH:mm:ss.SSS`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Any, Callable
 
 import orjson
+
+FIELDS = (
+    "app_id", "platform", "etl_tstamp", "collector_tstamp", "dvce_created_tstamp", "event", "event_id",
+    "txn_id", "name_tracker", "v_tracker", "v_collector", "v_etl", "user_id", "user_ipaddress",
+    "user_fingerprint", "domain_userid", "domain_sessionidx", "network_userid", "geo_country", "geo_region",
+    "geo_city", "geo_zipcode", "geo_latitude", "geo_longitude", "geo_region_name", "ip_isp",
+    "ip_organization", "ip_domain", "ip_netspeed", "page_url", "page_title", "page_referrer",
+    "page_urlscheme", "page_urlhost", "page_urlport", "page_urlpath", "page_urlquery", "page_urlfragment",
+    "refr_urlscheme", "refr_urlhost", "refr_urlport", "refr_urlpath", "refr_urlquery", "refr_urlfragment",
+    "refr_medium", "refr_source", "refr_term", "mkt_medium", "mkt_source", "mkt_term", "mkt_content",
+    "mkt_campaign", "contexts", "se_category", "se_action", "se_label", "se_property", "se_value",
+    "unstruct_event", "tr_orderid", "tr_affiliation", "tr_total", "tr_tax", "tr_shipping", "tr_city",
+    "tr_state", "tr_country", "ti_orderid", "ti_sku", "ti_name", "ti_category", "ti_price", "ti_quantity",
+    "pp_xoffset_min", "pp_xoffset_max", "pp_yoffset_min", "pp_yoffset_max", "useragent", "br_name",
+    "br_family", "br_version", "br_type", "br_renderengine", "br_lang", "br_features_pdf",
+    "br_features_flash", "br_features_java", "br_features_director", "br_features_quicktime",
+    "br_features_realplayer", "br_features_windowsmedia", "br_features_gears", "br_features_silverlight",
+    "br_cookies", "br_colordepth", "br_viewwidth", "br_viewheight", "os_name", "os_family", "os_manufacturer",
+    "os_timezone", "dvce_type", "dvce_ismobile", "dvce_screenwidth", "dvce_screenheight", "doc_charset",
+    "doc_width", "doc_height", "tr_currency", "tr_total_base", "tr_tax_base", "tr_shipping_base",
+    "ti_currency", "ti_price_base", "base_currency", "geo_timezone", "mkt_clickid", "mkt_network", "etl_tags",
+    "dvce_sent_tstamp", "refr_domain_userid", "refr_dvce_tstamp", "derived_contexts", "domain_sessionid",
+    "derived_tstamp", "event_vendor", "event_name", "event_format", "event_version", "event_fingerprint",
+    "true_tstamp",
+)
+TIMESTAMPS = frozenset(
+    {"etl_tstamp", "collector_tstamp", "dvce_created_tstamp", "dvce_sent_tstamp", "refr_dvce_tstamp", "derived_tstamp", "true_tstamp"}
+)
 
 
 def json_line(record: dict[str, Any]) -> bytes:
     """One compact JSON object; absent fields are simply not keys."""
     return orjson.dumps(record)
+
+
+def _tsv_value(name: str, value: Any) -> str:
+    if isinstance(value, str):
+        # 2026-11-28T23:42:51.078Z → 2026-11-28 23:42:51.078
+        return f"{value[:10]} {value[11:23]}" if name in TIMESTAMPS else value
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return format(Decimal(repr(value)), "f")  # plain notation, as Java's BigDecimal prints it
+    return orjson.dumps(value).decode()  # contexts, unstruct_event
+
+
+def tsv_line(event: dict[str, Any]) -> bytes:
+    return "\t".join(_tsv_value(name, event[name]) if name in event else "" for name in FIELDS).encode()
+
+
+FORMATS: dict[str, Callable[[dict[str, Any]], bytes]] = {"json": json_line, "tsv": tsv_line}

@@ -13,7 +13,7 @@ from app.badrows import BadRows
 from app.clock import now_ms
 from app.config import Settings
 from app.enrich import Enricher
-from app.formats import json_line
+from app.formats import FORMATS, json_line
 from app.identity import IdentityPolicy
 from app.iglu import Registry
 from app.protocol import Protocol, parse_query
@@ -37,6 +37,7 @@ class Pipeline:
         self.enricher = Enricher(registry, settings.name, sink_name)
         self.badrows = BadRows(settings.name, self.enricher.v_collector)
         self.max_payload_bytes = settings.max_payload_bytes
+        self.format_event = FORMATS[settings.output_format]
 
     @staticmethod
     def redirect_target(request: CollectorRequest) -> str | None:
@@ -66,6 +67,6 @@ class Pipeline:
                 bad.append(json_line(row))
                 outcomes["schema_violations"] += 1
             else:
-                good.append(json_line(enriched.event))
+                good.append(self.format_event(enriched.event))
         outcomes["good"] = len(good)
         return Collected(good, bad, identity.set_cookie, identity.anonymous, +outcomes)
