@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from app.metrics import Metrics
-from app.sinks.base import Sink
+from app.sinks.base import Record, Sink
 
 log = logging.getLogger(__name__)
 IDLE_TICK_S = 1.0
@@ -30,8 +30,8 @@ class SinkUnavailable(Exception):
 
 @dataclass(slots=True)
 class _Waiting:
-    good: list[bytes]
-    bad: list[bytes]
+    good: list[Record]
+    bad: list[Record]
     size: int
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
@@ -65,6 +65,7 @@ class Batcher:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        self.healthy()  # every worker reports its sinks' health from the start, not only after a write
         self._task = asyncio.create_task(self._run(), name="batcher")
 
     def mark_draining(self) -> None:
@@ -76,14 +77,14 @@ class Batcher:
         self.metrics.sink_healthy.set(sinks_healthy)
         return sinks_healthy and not (self._draining or self._closing)
 
-    async def store(self, good: list[bytes], bad: list[bytes]) -> None:
+    async def store(self, good: list[Record], bad: list[Record]) -> None:
         """Return once every record is stored; raise Overloaded or SinkUnavailable otherwise."""
         count = len(good) + len(bad)
         if count == 0:
             return
         if self._closing:
             raise SinkUnavailable("shutting down")
-        size = sum(map(len, good)) + sum(map(len, bad))
+        size = sum(len(record.data) for record in good) + sum(len(record.data) for record in bad)
         if self.inflight_records and (
             self.inflight_records + count > self.inflight_max_records
             or self.inflight_bytes + size > self.inflight_max_bytes
@@ -165,7 +166,7 @@ class Batcher:
             else:
                 waiting.done.set_exception(outcome)
 
-    def _write_sinks(self, good: list[bytes], bad: list[bytes]) -> None:
+    def _write_sinks(self, good: list[Record], bad: list[Record]) -> None:
         self.good.write(good)
         self.bad.write(bad)
 

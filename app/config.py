@@ -46,6 +46,9 @@ class Settings(BaseSettings):
 
     # Output
     output_format: Literal["json", "tsv"] = Field("json", description="enriched events as JSON lines or the 131-field TSV")
+    partition_key: Literal["network_userid", "event_id", "user_ipaddress", "domain_userid", "app_id"] = Field(
+        "network_userid", description="broker sinks: field used as the record key (event id when empty)"
+    )
     data_dir: Path = Field(Path("data"), description="file sink: good/ and bad/ go under it")
     file_rotate_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="rotate a file past this size")
     file_rotate_seconds: float = Field(3600.0, gt=0, description="rotate a file older than this")

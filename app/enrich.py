@@ -45,6 +45,8 @@ EVENT_TYPES: dict[str, tuple[str, str | None, str | None]] = {
     "tr": ("transaction", SNOWPLOW, "transaction"),
     "ti": ("transaction_item", SNOWPLOW, "transaction_item"),
 }
+ABSENT = object()  # the parameter was not sent
+BROKEN = object()  # the parameter was sent but is not JSON; the failure is already noted
 
 
 class ParseError(ValueError):
@@ -304,22 +306,23 @@ class Enricher:
                     event[name] = value
 
     def _json_param(self, params: RawEvent, base64_name: str, plain_name: str, failures: list[Message]) -> Any:
-        """The JSON value of `cx`/`co` or `ue_px`/`ue_pr` (base64 wins), or None when absent or broken."""
+        """The JSON value of `cx`/`co` or `ue_px`/`ue_pr` (base64 wins); ABSENT, or BROKEN with a failure noted.
+        A JSON `null` is a value, not an absence: it fails validation like any other wrong value."""
         if params.get(base64_name):
             name, text = base64_name, decode_base64(params[base64_name]).decode("utf-8", "replace")
         elif params.get(plain_name):
             name, text = plain_name, params[plain_name]
         else:
-            return None
+            return ABSENT
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError as error:
             failures.append({"field": name, "value": text, "error": f"invalid JSON: {error}"})
-            return None
+            return BROKEN
 
     def _add_contexts(self, params: RawEvent, event: dict[str, Any], failures: list[Message]) -> None:
         value = self._json_param(params, "cx", "co", failures)
-        if value is None:
+        if value is ABSENT or value is BROKEN:
             return
         wrapper = self.registry.check_self_describing(value, SNOWPLOW, "contexts")
         if isinstance(wrapper, dict):
@@ -336,8 +339,10 @@ class Enricher:
 
     def _add_unstruct_event(self, params: RawEvent, event: dict[str, Any], failures: list[Message]) -> None:
         value = self._json_param(params, "ue_px", "ue_pr", failures)
-        if value is None:
-            if params.get("e") == "ue" and not failures:
+        if value is BROKEN:
+            return
+        if value is ABSENT:
+            if params.get("e") == "ue":
                 failures.append({"field": "ue_pr", "value": None, "error": "e=ue needs a self-describing event in ue_px or ue_pr"})
             return
         wrapper = self.registry.check_self_describing(value, SNOWPLOW, "unstruct_event")

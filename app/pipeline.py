@@ -6,6 +6,8 @@ the lines to store and the cookie to answer with.
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -14,17 +16,18 @@ from app.clock import now_ms
 from app.config import Settings
 from app.enrich import Enricher
 from app.formats import FORMATS, json_line
-from app.identity import IdentityPolicy
+from app.identity import Identity, IdentityPolicy
 from app.iglu import Registry
 from app.protocol import Protocol, parse_query
 from app.redirect import redirect_event
 from app.request import REDIRECT_PATH, CollectorRequest
+from app.sinks.base import Record
 
 
 @dataclass(slots=True)
 class Collected:
-    good: list[bytes]  # enriched events, one line each
-    bad: list[bytes]  # bad rows, one line each
+    good: list[Record]  # enriched events
+    bad: list[Record]  # bad rows
     set_cookie: str | None
     anonymous: bool = False
     outcomes: Counter[str] = field(default_factory=Counter)  # good, or the bad-row type, per record
@@ -38,6 +41,7 @@ class Pipeline:
         self.badrows = BadRows(settings.name, self.enricher.v_collector)
         self.max_payload_bytes = settings.max_payload_bytes
         self.format_event = FORMATS[settings.output_format]
+        self.partition_key = settings.partition_key
 
     @staticmethod
     def redirect_target(request: CollectorRequest) -> str | None:
@@ -49,24 +53,35 @@ class Pipeline:
         size = len(request.body) + len(request.query_string)
         if size > self.max_payload_bytes:
             row = self.badrows.size_violation(request, self.max_payload_bytes, size, now)
-            return Collected([], [json_line(row)], identity.set_cookie, identity.anonymous, Counter(size_violation=1))
+            bad = [self._payload_record(row, request, identity)]
+            return Collected([], bad, identity.set_cookie, identity.anonymous, Counter(size_violation=1))
 
         parsed = self.protocol.parse(request)
         if request.path == REDIRECT_PATH:  # the route checked the target before calling
             parsed.events = [redirect_event(params, params["u"]) for params in parsed.events]
         bad = [
-            json_line(self.badrows.tracker_protocol_violation(request, identity, violation, now))
+            self._payload_record(self.badrows.tracker_protocol_violation(request, identity, violation, now), request, identity)
             for violation in parsed.violations
         ]
         outcomes = Counter(tracker_protocol_violations=len(bad))
         good = []
         for params in parsed.events:
             enriched = self.enricher.enrich(params, identity, request, now)
+            event = enriched.event
+            key = event.get(self.partition_key) or event["event_id"]
             if enriched.failures:
-                row = self.badrows.schema_violation(request, identity, params, enriched.event, enriched.failures, now)
-                bad.append(json_line(row))
+                row = self.badrows.schema_violation(request, identity, params, event, enriched.failures, now)
+                bad.append(Record(json_line(row), event["event_id"], key))
                 outcomes["schema_violations"] += 1
             else:
-                good.append(self.format_event(enriched.event))
+                good.append(Record(self.format_event(event), event["event_id"], key))
         outcomes["good"] = len(good)
         return Collected(good, bad, identity.set_cookie, identity.anonymous, +outcomes)
+
+    @staticmethod
+    def _payload_record(row: dict, request: CollectorRequest, identity: Identity) -> Record:
+        """A bad row for a whole payload. Its id derives from the payload, so a tracker's retry of
+        the same payload carries the same id and a de-duplicating broker keeps one copy."""
+        payload = f"{request.path}?{request.query_string}\n".encode() + request.body
+        row_id = str(uuid.uuid5(uuid.NAMESPACE_URL, hashlib.sha256(payload).hexdigest()))
+        return Record(json_line(row), row_id, identity.network_userid or row_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None) -> TrackingRoutes:
     @api.get("/sink-health", response_class=PlainTextResponse)
     async def sink_health() -> PlainTextResponse:
         """Readiness: the sinks accept writes and the service is not shutting down."""
-        if batcher.healthy():
+        if await asyncio.to_thread(batcher.healthy):  # a sink may ask its broker: not on the event loop
             return PlainTextResponse("ok")
         return PlainTextResponse("sink unavailable", status_code=503)
 

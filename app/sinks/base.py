@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    data: bytes  # one output line, without its newline
+    id: str  # de-duplication id: the event id, or a bad row's own id
+    key: str  # partition key: keeps one user's events in order on one partition
 
 
 class Sink(Protocol):
     name: str
 
-    def write(self, records: list[bytes]) -> None:
+    def write(self, records: list[Record]) -> None:
         """Store every record durably, or raise. Blocking; the batcher calls it off the event loop."""
 
     def healthy(self) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from app.sinks.base import Sink
+from app.sinks.base import Record, Sink
 
 POLL_S = 0.05
 
@@ -27,7 +27,7 @@ class FaultSwitch:
         except OSError:
             return ""
 
-    def write(self, records: list[bytes]) -> None:
+    def write(self, records: list[Record]) -> None:
         while self._state() == "stall":
             time.sleep(POLL_S)  # a stalled disk or broker: the batcher's thread waits here
         if self._state() == "fail":

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from app.sinks.base import Record
+
 log = logging.getLogger(__name__)
 PART = ".part"
 
@@ -89,7 +91,8 @@ class FileSink:
         _fsync_dir(self.directory)
 
     def _open(self) -> _OpenFile:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        # The folder is made at start only: if it vanishes later (an unmounted volume, say),
+        # writes fail loudly rather than land on whatever disk is underneath.
         self._sequence += 1
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
         path = self.directory / f"{stamp}-{os.getpid()}-{self._sequence:04d}.jsonl{PART}"
@@ -107,10 +110,10 @@ class FileSink:
             return False
         return (status.st_dev, status.st_ino) == current.inode
 
-    def write(self, records: list[bytes]) -> None:
+    def write(self, records: list[Record]) -> None:
         if not records:
             return
-        data = b"\n".join(records) + b"\n"
+        data = b"".join(record.data + b"\n" for record in records)
         try:
             if self._file is not None and not self._still_ours(self._file):
                 self._abandon()
@@ -169,7 +172,6 @@ class FileSink:
         """After a failure: can a file be created in the folder again?"""
         probe = self.directory / f".probe-{os.getpid()}"
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
             os.close(os.open(probe, os.O_WRONLY | os.O_CREAT, 0o644))
             probe.unlink()
         except OSError:

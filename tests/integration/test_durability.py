@@ -77,7 +77,7 @@ def test_failing_sink_answers_503_then_recovers_by_itself(collector_factory, tmp
     assert_acknowledged_stored(load, collector.good())
 
 
-def test_deleted_output_folder_gives_503_until_it_can_be_written_again(collector):
+def test_vanished_output_folder_gives_503_until_it_is_back(collector):
     good = collector.data_dir / "good"
     assert httpx.get(f"{collector.url}/i", params={"e": "pv", "p": "web"}).status_code == 200
     for path in good.iterdir():
@@ -91,6 +91,8 @@ def test_deleted_output_folder_gives_503_until_it_can_be_written_again(collector
     assert httpx.get(f"{collector.url}/sink-health").status_code == 503
 
     good.unlink()
+    assert httpx.get(f"{collector.url}/sink-health").status_code == 503, "a vanished folder is not silently remade"
+    good.mkdir()
     assert httpx.get(f"{collector.url}/sink-health").status_code == 200
     retried = httpx.get(f"{collector.url}/i", params={"e": "pv", "p": "web", "tv": "retried"})
     assert retried.status_code == 200

@@ -152,6 +152,17 @@ def test_anonymous_request_with_an_sp_cookie_gets_it_expired_and_the_id_is_not_u
     assert "user_ipaddress" not in event
 
 
+def test_the_expiring_cookie_has_the_domain_of_the_cookie_it_replaces(collector_factory):
+    collector = collector_factory(env={"COLLECTOR_COOKIE_DOMAINS": '["acme.com"]'})
+    headers = {**ANONYMOUS, "Origin": "https://www.acme.com", "Cookie": f"sp={uuid.uuid4()}"}
+
+    response = pixel(collector.url, page_view(), headers=headers)
+
+    cookie = the_set_cookie(response)
+    assert cookie.expires < datetime.now(timezone.utc)
+    assert cookie.attributes["domain"] == "acme.com"  # else the browser keeps the domain cookie
+
+
 def test_anonymous_request_keeps_what_the_tracker_itself_sent(collector):
     tracker_id = str(uuid.uuid4())
 

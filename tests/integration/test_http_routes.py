@@ -43,8 +43,9 @@ def test_post_tp2_answers_ok_as_text_and_stores_every_event(collector):
 
 def test_post_as_beacon_with_text_plain_is_accepted(collector):
     event = page_view()
+    body = orjson.dumps(payload_data(event))
 
-    response = httpx.post(collector.url + TP2, content=orjson.dumps(payload_data(event)), headers={"Content-Type": "text/plain;charset=UTF-8"})
+    response = httpx.post(collector.url + TP2, content=body, headers={"Content-Type": "text/plain;charset=UTF-8"})
 
     assert response.status_code == 200
     assert [e["event_id"] for e in collector.good()] == [event["eid"]]
@@ -243,3 +244,25 @@ def test_gzip_request_body_is_decompressed(collector):
     assert response.status_code == 200
     assert [e["event_id"] for e in collector.good()] == [event["eid"]]
     assert collector.bad() == []
+
+
+def test_gzip_body_is_held_to_the_drop_limit_once_decompressed(collector_factory):
+    collector = collector_factory(env=SMALL_LIMITS)
+    body = gzip.compress(_body_of_size(50_000))
+    assert len(body) < 2000  # small on the wire
+
+    response = httpx.post(collector.url + TP2, content=body, headers={**JSON, "Content-Encoding": "gzip"})
+
+    assert response.status_code == 413
+    assert (collector.good(), collector.bad()) == ([], [])
+
+
+def test_gzip_body_above_the_size_limit_once_decompressed_is_a_size_violation(collector_factory):
+    collector = collector_factory(env=SMALL_LIMITS)
+    body = gzip.compress(_body_of_size(3000))
+
+    response = httpx.post(collector.url + TP2, content=body, headers={**JSON, "Content-Encoding": "gzip"})
+
+    assert response.status_code == 200
+    assert collector.good() == []
+    assert [row["schema"] for row in collector.bad()] == [SIZE_VIOLATION]

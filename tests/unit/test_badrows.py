@@ -52,13 +52,13 @@ def bad_rows(pipeline, official, make_request):
 
     def collect(method, **request):
         collected = pipeline.collect(make_request(method, **request))
-        rows = [orjson.loads(line) for line in collected.bad]
+        rows = [orjson.loads(record.data) for record in collected.bad]
         for row in rows:
             try:
                 official[row["schema"]](row["data"])
             except fastjsonschema.JsonSchemaException as error:
                 pytest.fail(f"bad row invalid against {row['schema']}: {error}")
-        return [orjson.loads(line) for line in collected.good], rows
+        return [orjson.loads(record.data) for record in collected.good], rows
 
     return collect
 
@@ -240,13 +240,13 @@ def header_names(collector_payload: dict) -> set[str]:
     return {line.split(":", 1)[0].lower() for line in collector_payload["headers"]}
 
 
-ANONYMOUS_CASES = [
+REQUESTS_WITH_A_COLLECTOR_PAYLOAD = [
     pytest.param("POST", {"body": b"{", "headers": {"Content-Type": "application/json"}}, TRACKER_PROTOCOL, "payload", id="tracker-protocol"),
     pytest.param("GET", {"query": f"{GET_PAGE_VIEW}&vid=x"}, SCHEMA_VIOLATIONS, "raw", id="schema-violations"),
 ]
 
 
-@pytest.mark.parametrize(("method", "request_", "schema", "where"), ANONYMOUS_CASES)
+@pytest.mark.parametrize(("method", "request_", "schema", "where"), REQUESTS_WITH_A_COLLECTOR_PAYLOAD)
 def test_anonymous_bad_rows_keep_nothing_identifying(bad_rows, method, request_, schema, where):
     request_ = {**request_, "headers": {**request_.get("headers", {}), **IDENTIFYING, "SP-Anonymous": "*"}}
     data = one_bad_row(bad_rows(method, peer="10.0.0.2", **request_), schema)
@@ -259,7 +259,7 @@ def test_anonymous_bad_rows_keep_nothing_identifying(bad_rows, method, request_,
     assert KNOWN_ID not in orjson.dumps(data).decode()
 
 
-@pytest.mark.parametrize(("method", "request_", "schema", "where"), ANONYMOUS_CASES)
+@pytest.mark.parametrize(("method", "request_", "schema", "where"), REQUESTS_WITH_A_COLLECTOR_PAYLOAD)
 def test_bad_rows_name_the_client(bad_rows, method, request_, schema, where):
     request_ = {**request_, "headers": {**request_.get("headers", {}), **IDENTIFYING}}
     data = one_bad_row(bad_rows(method, peer="10.0.0.2", **request_), schema)

@@ -9,6 +9,7 @@ import pytest
 
 from app.batching import Batcher, Overloaded, SinkUnavailable
 from app.metrics import Metrics
+from app.sinks.base import Record
 
 WAIT_S = 5  # an upper bound for a blocked thread, never a delay the tests rely on
 
@@ -25,7 +26,7 @@ class FakeSink:
         self.writes: list[list[bytes]] = []
         self.closed = False
 
-    def write(self, records: list[bytes]) -> None:
+    def write(self, records: list[Record]) -> None:
         if not records:
             return
         self.writing.set()
@@ -33,7 +34,7 @@ class FakeSink:
             self.gate.wait(WAIT_S)
         if self.failing:
             raise OSError("disk full")
-        self.writes.append(list(records))
+        self.writes.append([record.data for record in records])
 
     def healthy(self) -> bool:
         return not self.failing
@@ -49,6 +50,15 @@ class FakeSink:
         return [record for batch in self.writes for record in batch]
 
 
+def as_records(lines: list[bytes]) -> list[Record]:
+    return [Record(line, line.decode(), "key") for line in lines]
+
+
+def store(batcher: Batcher, good: list[bytes], bad: list[bytes]):
+    """A request's good and bad lines, handed to the batcher as records."""
+    return batcher.store(as_records(good), as_records(bad))
+
+
 def batcher_for(good: FakeSink, bad: FakeSink, **limits) -> Batcher:
     settings = dict(max_records=1000, max_bytes=1 << 20, max_wait_s=0, inflight_max_records=100_000, inflight_max_bytes=1 << 26)
     return Batcher(good, bad, metrics=Metrics(), **{**settings, **limits})
@@ -56,9 +66,9 @@ def batcher_for(good: FakeSink, bad: FakeSink, **limits) -> Batcher:
 
 async def queued_behind_a_held_write(batcher: Batcher, sink: FakeSink, requests: list[tuple[list[bytes], list[bytes]]]):
     """Start the first request, wait until its write is held at the sink's gate, then queue the rest."""
-    first = asyncio.create_task(batcher.store(*requests[0]))
+    first = asyncio.create_task(store(batcher, *requests[0]))
     await asyncio.to_thread(sink.writing.wait, WAIT_S)
-    rest = [asyncio.create_task(batcher.store(*request)) for request in requests[1:]]
+    rest = [asyncio.create_task(store(batcher, *request)) for request in requests[1:]]
     await asyncio.sleep(0)  # one turn of the loop: each new task runs up to its wait for storage
     queued = sum(len(good) + len(bad) for good, bad in requests)
     assert batcher.inflight_records == queued, "every request should be waiting now"
@@ -121,7 +131,7 @@ def test_a_failing_sink_fails_every_request_of_the_batch(failing):
         gate.set()
         outcomes = await asyncio.gather(*tasks, return_exceptions=True)
         sinks[failing].failing = False  # the sink recovers: the next request is stored
-        await batcher.store([b"after"], [b"after-bad"])
+        await store(batcher, [b"after"], [b"after-bad"])
         await batcher.close()
         return outcomes, sinks
 
@@ -148,11 +158,11 @@ def test_past_the_in_flight_bound_store_is_refused_at_once(limits, held, extra):
         tasks = await queued_behind_a_held_write(batcher, good, held)
         try:
             with pytest.raises(Overloaded):
-                await asyncio.wait_for(batcher.store(*extra), WAIT_S)  # raised, not waited for
+                await asyncio.wait_for(store(batcher, *extra), WAIT_S)  # raised, not waited for
         finally:
             gate.set()
         await asyncio.gather(*tasks)
-        await batcher.store(*extra)  # room again once the held records are stored
+        await store(batcher, *extra)  # room again once the held records are stored
         await batcher.close()
         return good
 
@@ -165,7 +175,7 @@ def test_a_single_request_larger_than_the_bound_is_still_taken_when_nothing_wait
         good = FakeSink()
         batcher = batcher_for(good, FakeSink(), inflight_max_records=2)
         batcher.start()
-        await batcher.store([b"1", b"2", b"3"], [])
+        await store(batcher, [b"1", b"2", b"3"], [])
         await batcher.close()
         return good
 
@@ -184,7 +194,7 @@ def test_close_stores_everything_pending_then_closes_the_sinks():
         closing = asyncio.create_task(batcher.close())
         await asyncio.sleep(0)
         with pytest.raises(SinkUnavailable):  # nothing new once closing
-            await batcher.store([b"late"], [])
+            await store(batcher, [b"late"], [])
         gate.set()
         await closing
         await asyncio.gather(*tasks)
@@ -201,7 +211,7 @@ def test_empty_store_returns_at_once_and_writes_nothing():
         good = FakeSink()
         batcher = batcher_for(good, FakeSink())
         batcher.start()
-        await asyncio.wait_for(batcher.store([], []), WAIT_S)
+        await asyncio.wait_for(store(batcher, [], []), WAIT_S)
         await batcher.close()
         return good
 

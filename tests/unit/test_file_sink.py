@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from app.sinks import file as file_sink
+from app.sinks.base import Record
 from app.sinks.file import FileSink
 
 BIG = 1 << 30
@@ -19,6 +20,10 @@ HOUR = 3600.0
 
 def record(n: int) -> bytes:
     return b'{"n":%05d,"pad":"0123456789"}' % n  # 30 bytes
+
+
+def as_records(lines: list[bytes]) -> list[Record]:
+    return [Record(line, str(n), "key") for n, line in enumerate(lines)]
 
 
 def names(folder: Path) -> list[str]:
@@ -51,8 +56,8 @@ def clock(monkeypatch):
 
 def test_write_stores_one_line_per_record_in_a_part_file(tmp_path):
     sink = FileSink(tmp_path, BIG, HOUR)
-    sink.write([record(1), record(2)])
-    sink.write([record(3)])
+    sink.write(as_records([record(1), record(2)]))
+    sink.write(as_records([record(3)]))
     [part] = parts(tmp_path)
     assert part.read_bytes() == record(1) + b"\n" + record(2) + b"\n" + record(3) + b"\n"
     assert sealed(tmp_path) == []
@@ -69,25 +74,25 @@ def test_write_returns_only_after_the_data_is_fsynced(tmp_path, monkeypatch):
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", spy)
-    sink.write([record(1), record(2)])
+    sink.write(as_records([record(1), record(2)]))
     [part] = parts(tmp_path)
     assert (part.name, 62) in synced  # the file, with both lines in it
 
 
 def test_empty_write_creates_no_file(tmp_path):
-    FileSink(tmp_path, BIG, HOUR).write([])
+    FileSink(tmp_path, BIG, HOUR).write(as_records([]))
     assert names(tmp_path) == []
 
 
 def test_size_rotation_seals_the_file_and_starts_a_new_one(tmp_path):
     sink = FileSink(tmp_path, rotate_bytes=100, rotate_seconds=HOUR)
-    sink.write([record(1), record(2)])  # 62 bytes: stays open
+    sink.write(as_records([record(1), record(2)]))  # 62 bytes: stays open
     assert len(parts(tmp_path)) == 1 and sealed(tmp_path) == []
-    sink.write([record(3), record(4)])  # 124 bytes: past the size, sealed
+    sink.write(as_records([record(3), record(4)]))  # 124 bytes: past the size, sealed
     assert parts(tmp_path) == []
     [first] = sealed(tmp_path)
     assert first.read_bytes().splitlines() == [record(n) for n in (1, 2, 3, 4)]
-    sink.write([record(5)])
+    sink.write(as_records([record(5)]))
     assert len(parts(tmp_path)) == 1 and sealed(tmp_path) == [first]
     assert first.read_bytes().splitlines() == [record(n) for n in (1, 2, 3, 4)]  # a sealed file is never written again
     assert stored_lines(tmp_path) == [record(n) for n in range(1, 6)]
@@ -96,7 +101,7 @@ def test_size_rotation_seals_the_file_and_starts_a_new_one(tmp_path):
 def test_many_rotations_keep_every_record_once_in_order(tmp_path):
     sink = FileSink(tmp_path, rotate_bytes=100, rotate_seconds=HOUR)
     for n in range(1, 41):
-        sink.write([record(n)])
+        sink.write(as_records([record(n)]))
     sink.close()
     assert parts(tmp_path) == []
     assert len(sealed(tmp_path)) == 10  # 4 records of 31 bytes pass 100 bytes
@@ -106,7 +111,7 @@ def test_many_rotations_keep_every_record_once_in_order(tmp_path):
 @pytest.mark.parametrize(("elapsed", "rotated"), [(0.0, False), (0.24, False), (0.25, True), (10.0, True)])
 def test_time_rotation_on_tick(tmp_path, clock, elapsed, rotated):
     sink = FileSink(tmp_path, BIG, rotate_seconds=0.25)
-    sink.write([record(1)])
+    sink.write(as_records([record(1)]))
     clock.value += elapsed
     sink.tick()
     assert (len(sealed(tmp_path)), len(parts(tmp_path))) == ((1, 0) if rotated else (0, 1))
@@ -121,7 +126,7 @@ def test_tick_without_an_open_file_does_nothing(tmp_path, clock):
 
 def test_close_seals_the_open_file(tmp_path):
     sink = FileSink(tmp_path, BIG, HOUR)
-    sink.write([record(1)])
+    sink.write(as_records([record(1)]))
     sink.close()
     assert parts(tmp_path) == []
     assert stored_lines(tmp_path) == [record(1)]
@@ -176,9 +181,9 @@ def test_a_part_file_locked_by_a_live_writer_is_left_alone(tmp_path):
 
 def test_two_sinks_in_one_folder_do_not_seal_each_others_files(tmp_path):
     first = FileSink(tmp_path, BIG, HOUR)
-    first.write([record(1)])
+    first.write(as_records([record(1)]))
     FileSink(tmp_path, BIG, HOUR)  # a second worker starting up
-    first.write([record(2)])
+    first.write(as_records([record(2)]))
     [part] = parts(tmp_path)
     assert part.read_bytes().splitlines() == [record(1), record(2)]
 
@@ -189,13 +194,13 @@ def test_two_sinks_in_one_folder_do_not_seal_each_others_files(tmp_path):
 def test_deleted_folder_fails_writes_until_it_is_back(tmp_path):
     folder = tmp_path / "good"
     sink = FileSink(folder, BIG, HOUR)
-    sink.write([record(1)])
+    sink.write(as_records([record(1)]))
     assert sink.healthy()
     shutil.rmtree(folder)
     with pytest.raises(OSError):
-        sink.write([record(2)])
+        sink.write(as_records([record(2)]))
     assert sink.healthy() is False
     folder.mkdir()
     assert sink.healthy() is True
-    sink.write([record(3)])
+    sink.write(as_records([record(3)]))
     assert stored_lines(folder) == [record(3)]

@@ -259,6 +259,6 @@ def test_tracker_set_ids_do_not_go_into_the_cookie(make_request, registry, param
     collected = pipeline.collect(
         make_request("GET", query=f"e=pv&p=web&tv=t&{parameter}={tracker_id}", headers={"Cookie": f"sp={KNOWN_ID}"})
     )
-    [event] = [orjson.loads(line) for line in collected.good]
+    [event] = [orjson.loads(record.data) for record in collected.good]
     assert event["network_userid"] == tracker_id
     assert parse_set_cookie(collected.set_cookie)[:2] == ("sp", KNOWN_ID)

@@ -161,9 +161,10 @@ async function identity(browser, eventMethod) {
   return report;
 }
 
-// 3: a page tracked normally leaves an sp cookie; the next page tracks with server anonymisation.
-// The first page sends through the pixel (a simple GET, no preflight), so that the anonymous
-// page's preflight is not answered from Chromium's preflight cache: the test must see it.
+// 3: a page tracked normally leaves an sp cookie; the next page tracks with server anonymisation,
+// by POST or by GET (config.anonymousMethod). The first page sends through the pixel as a simple
+// GET, which needs no preflight, so that the anonymous page's preflight (SP-Anonymous is not a
+// safelisted header) is never answered from Chromium's preflight cache: the test must see it.
 async function serverAnonymisation(browser) {
   const report = {};
   browser.network.step('identified page');
@@ -173,7 +174,8 @@ async function serverAnonymisation(browser) {
   report.cookiesBefore = await cookies(browser);
 
   browser.network.step('anonymous page');
-  await loadPage(browser, { eventMethod: 'post', anonymousTracking: { withServerAnonymisation: true } });
+  const eventMethod = config.anonymousMethod ?? 'post';
+  await loadPage(browser, { eventMethod, anonymousTracking: { withServerAnonymisation: true } });
   await track(browser, pageView);
   await track(browser, structEvent);
   report.anonymousDelivery = await delivered(browser, 2);

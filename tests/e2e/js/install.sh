@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the end-to-end tracker tests need; safe to run again (it only adds what is missing).
+# Installs what the end-to-end tracker tests need; safe to run again.
 #   - Debian's Chromium at /usr/bin/chromium (Playwright drives it; no browser is ever downloaded);
-#   - the npm packages pinned in package.json / package-lock.json, with `npm ci`.
+#   - the npm packages pinned in package.json / package-lock.json, with `npm ci` (which puts
+#     node_modules back exactly as the lock file says, whatever was there before).
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -89,7 +89,12 @@ try {
     ];
     const payload = tracker.track(event, entities);
     sent.push({ i, kind, eventId: payload.eid, entities });
-    if (sent.length % bufferSize === 0 || sent.length === total) await delivered(sent.length);
+    if (sent.length % bufferSize === 0) {
+      await delivered(sent.length);
+    } else if (sent.length === total) {
+      tracker.flush(); // a last, partial buffer
+      await delivered(sent.length);
+    }
   }
 } catch (error) {
   process.stderr.write(`${error.message}\nbatches: ${JSON.stringify(batches)}\nfailures: ${JSON.stringify(failures)}\n`);

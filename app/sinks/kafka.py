@@ -1,0 +1,77 @@
+"""Kafka: an idempotent producer with `acks=all`; a batch is stored when every delivery report is in.
+
+The record key is the partition key (by default the network user id, else the event id),
+so one user's events stay in order on one partition. Extra producer settings (security
+protocol, SASL, ...) pass through from configuration unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from confluent_kafka import KafkaException, Producer
+
+from app.sinks.base import Record
+
+log = logging.getLogger(__name__)
+HEALTH_PROBE_TIMEOUT_S = 2.0
+
+
+class KafkaSink:
+    name = "kafka"
+
+    def __init__(self, bootstrap_servers: str, topic: str, producer_settings: dict[str, str], delivery_timeout_s: float) -> None:
+        self.topic = topic
+        self.delivery_timeout_s = delivery_timeout_s
+        settings = {
+            "bootstrap.servers": bootstrap_servers,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 5,
+            "message.timeout.ms": int(delivery_timeout_s * 1000),
+            **producer_settings,
+        }
+        self.producer = Producer(settings)
+        self._failing = True  # until the cluster has answered once: /sink-health stays 503 at start
+
+    def write(self, records: list[Record]) -> None:
+        if not records:
+            return
+        failures: list[str] = []
+
+        def delivered(error, _message) -> None:
+            if error is not None:
+                failures.append(str(error))
+
+        for record in records:
+            while True:
+                try:
+                    self.producer.produce(self.topic, record.data, key=record.key, on_delivery=delivered)
+                    break
+                except BufferError:  # the local queue is full: let deliveries drain it
+                    self.producer.poll(0.05)
+        undelivered = self.producer.flush(self.delivery_timeout_s)
+        if undelivered or failures:
+            self.producer.purge(in_queue=True)  # the batch fails whole; the tracker's retry resends it
+            self.producer.poll(0)
+            self._failing = True
+            reason = failures[0] if failures else f"{undelivered} records not delivered in time"
+            raise OSError(f"kafka {self.topic}: {reason}")
+        self._failing = False
+
+    def healthy(self) -> bool:
+        if self._failing:  # with no traffic a failed sink would never be retried: ask the cluster
+            try:
+                self.producer.list_topics(self.topic, timeout=HEALTH_PROBE_TIMEOUT_S)
+                self._failing = False
+            except KafkaException:
+                pass
+        return not self._failing
+
+    def tick(self) -> None:
+        self.producer.poll(0)
+
+    def close(self) -> None:
+        remaining = self.producer.flush(self.delivery_timeout_s)
+        if remaining:
+            log.error("kafka %s: %d records still queued at close", self.topic, remaining)

@@ -1,0 +1,124 @@
+"""NATS JetStream: publish each record to a subject and wait for the stream's acknowledgement.
+
+Each record carries `Nats-Msg-Id: <output>:<record id>`, so when a tracker retries a request
+whose first attempt was stored but not acknowledged, JetStream drops the duplicate (within
+the stream's duplicate window, two minutes by default).
+
+nats-py is asyncio-only; the batcher calls sinks from worker threads. So the client lives on
+an event loop of its own, in a thread of its own, and `write` waits on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.errors import BadRequestError
+
+from app.sinks.base import Record
+
+log = logging.getLogger(__name__)
+RECONNECT_WAIT_S = 1.0
+
+
+class NatsSink:
+    name = "nats"
+
+    def __init__(
+        self, url: str, subject: str, output: str, *, stream: str | None, stream_subjects: list[str], ack_timeout_s: float
+    ) -> None:
+        self.url = url
+        self.subject = subject
+        self.output = output
+        self.stream = stream
+        self.stream_subjects = stream_subjects
+        self.ack_timeout_s = ack_timeout_s
+        self._client: Client | None = None
+        self._jetstream: JetStreamContext | None = None
+        self._failing = False
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name=f"nats-{output}", daemon=True)
+        self._thread.start()
+        self._connecting = asyncio.run_coroutine_threadsafe(self._connect(), self._loop)
+
+    async def _connect(self) -> None:
+        """Keep trying until the server answers; then nats-py reconnects by itself."""
+        while True:
+            try:
+                client = await nats.connect(
+                    self.url,
+                    connect_timeout=2,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=RECONNECT_WAIT_S,
+                    error_cb=self._on_error,
+                    disconnected_cb=self._on_disconnect,
+                )
+            except Exception as error:  # nats-py raises several unrelated types for an absent server
+                log.warning("nats %s not reachable yet: %s", self.output, error)
+                await asyncio.sleep(RECONNECT_WAIT_S)
+                continue
+            jetstream = client.jetstream(timeout=self.ack_timeout_s)
+            if self.stream:
+                await self._ensure_stream(jetstream)
+            self._client, self._jetstream = client, jetstream
+            log.info("nats %s connected", self.output)
+            return
+
+    async def _ensure_stream(self, jetstream: JetStreamContext) -> None:
+        try:
+            await jetstream.add_stream(name=self.stream, subjects=self.stream_subjects)
+        except BadRequestError as error:  # it exists with another configuration: the operator's choice wins
+            log.info("nats stream %s kept as configured: %s", self.stream, error)
+
+    async def _on_error(self, error: Exception) -> None:
+        log.warning("nats %s: %s", self.output, error)
+
+    async def _on_disconnect(self) -> None:
+        log.warning("nats %s disconnected; reconnecting", self.output)
+
+    async def _publish(self, records: list[Record]) -> None:
+        if self._jetstream is None or self._client is None or not self._client.is_connected:
+            raise ConnectionError(f"nats {self.url} not connected")
+        acks = [
+            await self._jetstream.publish_async(
+                self.subject, record.data, headers={"Nats-Msg-Id": f"{self.output}:{record.id}"}
+            )
+            for record in records
+        ]
+        await asyncio.wait_for(asyncio.gather(*acks), self.ack_timeout_s)
+
+    def write(self, records: list[Record]) -> None:
+        if not records:
+            return
+        future = asyncio.run_coroutine_threadsafe(self._publish(records), self._loop)
+        try:
+            future.result(self.ack_timeout_s + 1)
+        except Exception as error:  # a broker error, or no acknowledgement in time
+            future.cancel()
+            self._failing = True
+            raise OSError(f"nats {self.output}: {type(error).__name__}: {error}") from error
+        self._failing = False
+
+    def healthy(self) -> bool:
+        connected = self._client is not None and self._client.is_connected
+        if connected and self._failing:
+            self._failing = False  # reconnected since the failure: let writes try again
+        return connected and not self._failing
+
+    def tick(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self._connecting.cancel()
+        if self._client is not None:
+            done = asyncio.run_coroutine_threadsafe(self._client.drain(), self._loop)
+            try:
+                done.result(5)
+            except Exception as error:
+                log.warning("nats %s did not drain cleanly: %s", self.output, error)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)

@@ -1,0 +1,151 @@
+"""A local spool in front of a remote sink: when the broker is away, batches wait on disk.
+
+A batch the remote sink cannot take is written to its own file in the spool folder and
+fsynced; then it counts as stored and its requests get their 200. A sender thread forwards
+spooled batches oldest first once the sink is back, deleting each after it is acknowledged.
+While anything is spooled, new batches queue behind it, so what was acknowledged reaches the
+broker in the order it was acknowledged. Past the size bound the spool refuses (503).
+
+Each process spools into a folder of its own, holding a lock on it; at start a process adopts
+the batches of folders whose owner died, ahead of its own.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+from pathlib import Path
+
+import orjson
+
+from app.sinks.base import Record, Sink
+
+log = logging.getLogger(__name__)
+BATCH = ".batch"
+MAX_BACKOFF_S = 5.0
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Spool:
+    def __init__(self, inner: Sink, directory: Path, max_bytes: int) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.max_bytes = max_bytes
+        directory.mkdir(parents=True, exist_ok=True)
+        self.folder = directory / f"{os.getpid()}"
+        self.folder.mkdir(exist_ok=True)
+        self._lock_fd = os.open(self.folder / ".lock", os.O_WRONLY | os.O_CREAT, 0o644)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._guard = threading.Condition()
+        self._sequence = 0
+        self._adopt_orphans(directory)
+        self._spooled = sorted(self.folder.glob(f"*{BATCH}"))
+        self._bytes = sum(path.stat().st_size for path in self._spooled)
+        self._closing = False
+        self._sender = threading.Thread(target=self._send_spooled, name=f"spool-{self.name}", daemon=True)
+        self._sender.start()
+
+    def _adopt_orphans(self, directory: Path) -> None:
+        for folder in sorted(path for path in directory.iterdir() if path.is_dir() and path != self.folder):
+            fd = os.open(folder / ".lock", os.O_WRONLY | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live process owns it
+            finally:
+                os.close(fd)
+            for path in sorted(folder.glob(f"*{BATCH}")):
+                path.rename(self._next_path())
+            _fsync_dir(self.folder)
+            log.info("spool adopted the batches left in %s", folder.name)
+
+    def _next_path(self) -> Path:
+        self._sequence += 1
+        return self.folder / f"{self._sequence:012d}{BATCH}"
+
+    @property
+    def spooled_batches(self) -> int:
+        return len(self._spooled)
+
+    def write(self, records: list[Record]) -> None:
+        if not records:
+            return
+        with self._guard:
+            if not self._spooled:
+                try:
+                    self.inner.write(records)
+                    return
+                except Exception as error:
+                    log.warning("%s sink unavailable, spooling: %s", self.name, error)
+            self._append(records)
+            self._guard.notify()
+
+    def _append(self, records: list[Record]) -> None:
+        data = b"".join(orjson.dumps([record.id, record.key, record.data.decode()]) + b"\n" for record in records)
+        if self._bytes + len(data) > self.max_bytes:
+            raise OSError(f"spool full: {self._bytes} bytes waiting for the {self.name} sink")
+        while True:  # adopted batches may already hold the next numbers
+            path = self._next_path()
+            if not path.exists():
+                break
+        temporary = path.with_suffix(".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        temporary.rename(path)
+        _fsync_dir(self.folder)
+        self._spooled.append(path)
+        self._bytes += len(data)
+
+    def _send_spooled(self) -> None:
+        backoff = 0.1
+        while True:
+            with self._guard:
+                while not self._spooled and not self._closing:
+                    self._guard.wait()
+                if self._closing:
+                    return
+                oldest = self._spooled[0]
+            records = [Record(data.encode(), record_id, key) for record_id, key, data in map(orjson.loads, oldest.read_bytes().splitlines())]
+            try:
+                self.inner.write(records)
+            except Exception as error:
+                log.info("spool waits for the %s sink: %s", self.name, error)
+                with self._guard:
+                    self._guard.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                continue
+            backoff = 0.1
+            with self._guard:
+                size = oldest.stat().st_size
+                oldest.unlink()
+                self._spooled.pop(0)
+                self._bytes -= size
+
+    def healthy(self) -> bool:
+        return self.inner.healthy()  # readiness reports the broker; the spool still accepts meanwhile
+
+    def tick(self) -> None:
+        self.inner.tick()
+
+    def close(self) -> None:
+        with self._guard:
+            self._closing = True
+            self._guard.notify_all()
+        self._sender.join(10)
+        self.inner.close()
+        if self._spooled:
+            log.warning("%d spooled batches left for the next start", len(self._spooled))
+        os.close(self._lock_fd)
