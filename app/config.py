@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from app.request import STANDARD_ROUTES
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="least severe log level written")
 
     # Output
+    sink: Literal["file", "stdout", "http", "nats", "kafka"] = Field("file", description="where good and bad records go")
     output_format: Literal["json", "tsv"] = Field("json", description="enriched events as JSON lines or the 131-field TSV")
     partition_key: Literal["network_userid", "event_id", "user_ipaddress", "domain_userid", "app_id"] = Field(
         "network_userid", description="broker sinks: field used as the record key (event id when empty)"
@@ -53,6 +54,25 @@ class Settings(BaseSettings):
     file_rotate_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="rotate a file past this size")
     file_rotate_seconds: float = Field(3600.0, gt=0, description="rotate a file older than this")
     fault_switch: Path | None = Field(None, description="for fault drills only: a file whose content (fail/stall) breaks writes")
+    sink_timeout_seconds: float = Field(5.0, gt=0, description="broker and http sinks: longest wait for an acknowledgement")
+    nats_url: str = Field("nats://127.0.0.1:4222", description="nats sink: server URL(s), comma-separated")
+    nats_good_subject: str = Field("snowplow.good", description="nats sink: subject for enriched events")
+    nats_bad_subject: str = Field("snowplow.bad", description="nats sink: subject for bad rows")
+    nats_stream: str | None = Field(
+        None, description="nats sink: create this JetStream stream over both subjects at start (none: it must exist)"
+    )
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="kafka sink: bootstrap servers")
+    kafka_good_topic: str = Field("snowplow-good", description="kafka sink: topic for enriched events")
+    kafka_bad_topic: str = Field("snowplow-bad", description="kafka sink: topic for bad rows")
+    kafka_producer_settings: dict[str, str] = Field(
+        default_factory=dict, description='kafka sink: extra librdkafka settings, e.g. {"security.protocol": "SASL_SSL"}'
+    )
+    http_good_url: str | None = Field(None, description="http sink: URL that receives batches of enriched events")
+    http_bad_url: str | None = Field(None, description="http sink: URL that receives batches of bad rows")
+    http_attempts: int = Field(3, ge=1, description="http sink: tries per batch before it fails")
+    http_backoff_seconds: float = Field(0.2, ge=0, description="http sink: wait before the first retry, doubled each time")
+    spool_dir: Path | None = Field(None, description="remote sinks: keep batches here while the sink is down (off when unset)")
+    spool_max_bytes: int = Field(1024**3, ge=1024, description="spool bound; past it the service answers 503")
     schemas_dir: Path = Field(PROJECT_ROOT / "schemas", description="local Iglu registry")
 
     # Group commit and back-pressure
@@ -110,6 +130,12 @@ class Settings(BaseSettings):
         if max_payload is not None and value < max_payload:
             raise ValueError("must be at least max_payload_bytes")
         return value
+
+    @model_validator(mode="after")
+    def _http_sink_urls(self) -> "Settings":
+        if self.sink == "http" and not (self.http_good_url and self.http_bad_url):
+            raise ValueError("sink http needs COLLECTOR_HTTP_GOOD_URL and COLLECTOR_HTTP_BAD_URL")
+        return self
 
     @field_validator("custom_paths")
     @classmethod

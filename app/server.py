@@ -20,7 +20,11 @@ from app.shutdown import install_drain
 from app.sinks.base import Sink
 from app.sinks.fault import FaultSwitch
 from app.sinks.file import FileSink
+from app.sinks.http import HttpSink
+from app.sinks.spool import Spool
+from app.sinks.stdout import StdoutSink
 
+REMOTE_SINKS = ("http", "nats", "kafka")
 ROBOTS = "User-agent: *\nDisallow: /\n"
 # Compiled at start-up rather than on the first event: nearly every web event carries these.
 WARM_SCHEMAS = [
@@ -35,13 +39,43 @@ WARM_SCHEMAS = [
 
 
 def build_sinks(settings: Settings) -> tuple[Sink, Sink]:
-    sinks: list[Sink] = [
-        FileSink(settings.data_dir / output, settings.file_rotate_bytes, settings.file_rotate_seconds)
-        for output in ("good", "bad")
-    ]
+    """The good and the bad output, each its own sink of the configured kind."""
+    sinks = [_sink(settings, output) for output in ("good", "bad")]
+    if settings.spool_dir is not None and settings.sink in REMOTE_SINKS:
+        sinks = [Spool(sink, settings.spool_dir / output, settings.spool_max_bytes) for sink, output in zip(sinks, ("good", "bad"))]
     if settings.fault_switch is not None:
         sinks = [FaultSwitch(sink, settings.fault_switch) for sink in sinks]
     return sinks[0], sinks[1]
+
+
+def _sink(settings: Settings, output: str) -> Sink:
+    good = output == "good"
+    if settings.sink == "file":
+        return FileSink(settings.data_dir / output, settings.file_rotate_bytes, settings.file_rotate_seconds)
+    if settings.sink == "stdout":
+        return StdoutSink()
+    if settings.sink == "http":
+        url = settings.http_good_url if good else settings.http_bad_url
+        return HttpSink(url, settings.sink_timeout_seconds, settings.http_attempts, settings.http_backoff_seconds)
+    if settings.sink == "nats":
+        from app.sinks.nats import NatsSink  # optional dependency: imported only when chosen
+
+        return NatsSink(
+            settings.nats_url,
+            settings.nats_good_subject if good else settings.nats_bad_subject,
+            output,
+            stream=settings.nats_stream,
+            stream_subjects=[settings.nats_good_subject, settings.nats_bad_subject],
+            ack_timeout_s=settings.sink_timeout_seconds,
+        )
+    from app.sinks.kafka import KafkaSink  # optional dependency: imported only when chosen
+
+    return KafkaSink(
+        settings.kafka_bootstrap_servers,
+        settings.kafka_good_topic if good else settings.kafka_bad_topic,
+        settings.kafka_producer_settings,
+        settings.sink_timeout_seconds,
+    )
 
 
 def create_app(settings: Settings | None = None) -> TrackingRoutes:

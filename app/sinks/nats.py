@@ -50,7 +50,7 @@ class NatsSink:
         while True:
             try:
                 client = await nats.connect(
-                    self.url,
+                    [server.strip() for server in self.url.split(",")],
                     connect_timeout=2,
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=RECONNECT_WAIT_S,
