@@ -6,6 +6,7 @@ schema: values the schema caps (query-string values, header lines) are cut to th
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -15,6 +16,7 @@ from app import __version__
 from app.clock import iso_from_ms
 from app.iglu import Message
 from app.identity import Identity
+from app.privacy import IpMask
 from app.protocol import RawEvent, Violation
 from app.request import CollectorRequest
 
@@ -33,14 +35,18 @@ HEADER_CAP = 8192
 CONTENT_TYPE_CAP = 256
 USERAGENT_CAP = 4096
 URI_CAP = 8192  # refererUri and hostname
+IP_TOKEN = re.compile(r"[^,| ]+")  # the `ip` parameter may list several addresses
 # Atomic integers that the schema_violations schema types as strings.
 TEXT_INTEGERS = frozenset({"txn_id"})
 
 
 class BadRows:
-    def __init__(self, collector_name: str, v_collector: str) -> None:
+    def __init__(self, collector_name: str, v_collector: str, ip_mask: IpMask) -> None:
         self.processor = {"artifact": collector_name, "version": __version__}
         self.collector = v_collector[:32]
+        self.ip_mask = ip_mask
+        # With IP anonymisation on, forwarding headers would give the full address away.
+        self.always_dropped = ANONYMOUS_DROPS if ip_mask.enabled else frozenset({"cookie"})
 
     def _row(self, schema: str, failure: dict[str, Any], payload: Any) -> dict[str, Any]:
         return {"schema": schema, "data": {"processor": self.processor, "failure": failure, "payload": payload}}
@@ -52,12 +58,12 @@ class BadRows:
         payload = {
             "vendor": VENDOR,
             "version": _adapter(request),
-            "querystring": _parameters(_query_pairs(request)),
+            "querystring": self._parameters(_query_pairs(request)),
             "contentType": _cap(request.content_type, CONTENT_TYPE_CAP),
             "body": violation.body,
             "collector": self.collector,
             "encoding": "UTF-8",
-            **_context(request, identity),
+            **self._context(request, identity),
             "networkUserId": identity.network_userid,
         }
         return self._row(TRACKER_PROTOCOL_VIOLATIONS, failure, payload)
@@ -74,15 +80,37 @@ class BadRows:
         raw = {
             "vendor": VENDOR,
             "version": _adapter(request),
-            "parameters": _parameters(params.items()),
+            "parameters": self._parameters(params.items()),
             "contentType": _cap(request.content_type, CONTENT_TYPE_CAP),
             "loaderName": self.collector,
             "encoding": "UTF-8",
-            **_context(request, identity),
+            **self._context(request, identity),
             "userId": identity.network_userid,
         }
         payload = {"enriched": _flat_enriched(enriched), "raw": raw}
         return self._row(SCHEMA_VIOLATIONS, {"timestamp": iso_from_ms(now_ms), "messages": messages}, payload)
+
+    def _parameters(self, pairs: Any) -> list[dict[str, str]]:
+        return [
+            {"name": name[:PARAMETER_VALUE_CAP], "value": (self._mask_ips(value) if name == "ip" else value)[:PARAMETER_VALUE_CAP]}
+            for name, value in pairs
+        ]
+
+    def _mask_ips(self, value: str) -> str:
+        return IP_TOKEN.sub(lambda token: self.ip_mask.mask(token.group()), value) if self.ip_mask.enabled else value
+
+    def _context(self, request: CollectorRequest, identity: Identity) -> dict[str, Any]:
+        """What the collector saw of the request, less what anonymisation forbids."""
+        drop = ANONYMOUS_DROPS if identity.anonymous else self.always_dropped
+        headers = [f"{name}: {value}"[:HEADER_CAP] for name, value in request.headers.items() if name not in drop]
+        return {
+            "hostname": _cap(request.hostname, URI_CAP),
+            "timestamp": iso_from_ms(request.received_ms),
+            "ipAddress": identity.ip,
+            "useragent": _cap(request.headers.get("user-agent"), USERAGENT_CAP),
+            "refererUri": _cap(request.headers.get("referer"), URI_CAP),
+            "headers": headers,
+        }
 
     def size_violation(self, request: CollectorRequest, maximum: int, actual: int, now_ms: int) -> dict[str, Any]:
         failure = {
@@ -106,26 +134,8 @@ def _query_pairs(request: CollectorRequest) -> list[tuple[str, str]]:
     return parse_qsl(request.query_string, keep_blank_values=True)
 
 
-def _parameters(pairs: Any) -> list[dict[str, str]]:
-    return [{"name": name[:PARAMETER_VALUE_CAP], "value": value[:PARAMETER_VALUE_CAP]} for name, value in pairs]
-
-
 def _cap(value: str | None, limit: int) -> str | None:
     return value[:limit] if value is not None else None
-
-
-def _context(request: CollectorRequest, identity: Identity) -> dict[str, Any]:
-    """What the collector saw of the request, less what anonymisation forbids."""
-    drop = ANONYMOUS_DROPS if identity.anonymous else ("cookie",)
-    headers = [f"{name}: {value}"[:HEADER_CAP] for name, value in request.headers.items() if name not in drop]
-    return {
-        "hostname": _cap(request.hostname, URI_CAP),
-        "timestamp": iso_from_ms(request.received_ms),
-        "ipAddress": identity.ip,
-        "useragent": _cap(request.headers.get("user-agent"), USERAGENT_CAP),
-        "refererUri": _cap(request.headers.get("referer"), URI_CAP),
-        "headers": headers,
-    }
 
 
 def _flat_enriched(event: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -113,6 +114,12 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(True, description="Secure attribute")
     cookie_http_only: bool = Field(True, description="HttpOnly attribute")
 
+    # Privacy
+    do_not_track_cookie_name: str | None = Field(None, description="a request with this cookie (and matching value) is answered but not recorded")
+    do_not_track_cookie_value: str = Field(".*", description="regular expression the whole cookie value must match")
+    ip_anonymise_octets: int = Field(0, ge=0, le=4, description="zero this many trailing IPv4 octets of every stored IP")
+    ip_anonymise_ipv6_groups: int = Field(0, ge=0, le=8, description="zero this many trailing IPv6 groups of every stored IP")
+
     # Identification of this collector in its output
     name: str = Field("pycollector", min_length=1, max_length=24, description="this collector's name in v_collector and bad rows")
 
@@ -136,6 +143,15 @@ class Settings(BaseSettings):
         if self.sink == "http" and not (self.http_good_url and self.http_bad_url):
             raise ValueError("sink http needs COLLECTOR_HTTP_GOOD_URL and COLLECTOR_HTTP_BAD_URL")
         return self
+
+    @field_validator("do_not_track_cookie_value")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise ValueError(f"not a regular expression: {error}") from None
+        return value
 
     @field_validator("custom_paths")
     @classmethod

@@ -19,6 +19,7 @@ import orjson
 from app import __version__
 from app.clock import MAX_MS, MIN_MS, iso_from_ms
 from app.identity import Identity
+from app.privacy import IpMask
 from app.iglu import Message, Registry, SchemaKey, parse_self_describing
 from app.protocol import RawEvent, decode_base64
 from app.request import CollectorRequest
@@ -200,8 +201,9 @@ class Enriched:
 
 
 class Enricher:
-    def __init__(self, registry: Registry, collector_name: str, sink_name: str) -> None:
+    def __init__(self, registry: Registry, collector_name: str, sink_name: str, ip_mask: IpMask) -> None:
         self.registry = registry
+        self.ip_mask = ip_mask
         atomic = registry.schema(ATOMIC)
         if atomic is None:
             raise RuntimeError(f"schemas folder lacks {ATOMIC.uri}")
@@ -232,6 +234,8 @@ class Enricher:
 
         atomic_reports: list[dict[str, Any]] = []
         self._apply_parameters(params, event, atomic_reports)
+        if "user_ipaddress" in event:  # the tracker's own `ip` is anonymised like the collector's
+            event["user_ipaddress"] = self.ip_mask.mask(event["user_ipaddress"])
         if "event" not in event and not params.get("e"):  # an empty e is absent too, not a pass
             atomic_reports.append(_parse_error("e", "event", "missing: every event needs an event type"))
         _set_event_schema(params, event)

@@ -14,6 +14,7 @@ from email.utils import formatdate
 from urllib.parse import urlsplit
 
 from app.config import Settings
+from app.privacy import IpMask
 from app.request import CollectorRequest
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -28,6 +29,7 @@ class Identity:
     ip: str | None  # derived client address; None under anonymisation
     network_userid: str | None  # the collector's id (cookie or new); None under anonymisation
     set_cookie: str | None  # Set-Cookie header value, if any
+    do_not_track: bool = False  # the person opted out: answer normally, record nothing
 
 
 def parse_ip(text: str) -> IPAddress | None:
@@ -80,8 +82,15 @@ class IdentityPolicy:
         if settings.cookie_http_only:
             attributes.append("HttpOnly")
         self.cookie_attributes = "; ".join(attributes)
+        self.do_not_track_name = settings.do_not_track_cookie_name
+        self.do_not_track_value = re.compile(settings.do_not_track_cookie_value)
+        self.ip_mask = IpMask(settings.ip_anonymise_octets, settings.ip_anonymise_ipv6_groups)
 
     def resolve(self, request: CollectorRequest, now_s: float) -> Identity:
+        if self.do_not_track_name is not None:
+            opt_out = read_cookie(request.headers.get("cookie"), self.do_not_track_name)
+            if opt_out is not None and self.do_not_track_value.fullmatch(opt_out):
+                return Identity(anonymous=True, ip=None, network_userid=None, set_cookie=None, do_not_track=True)
         if "sp-anonymous" in request.headers:
             had_cookie = read_cookie(request.headers.get("cookie"), self.cookie_name) is not None
             expire = self._cookie("", now_s - self.cookie_lifetime, request) if had_cookie and self.cookie_enabled else None
@@ -92,7 +101,9 @@ class IdentityPolicy:
         else:
             network_userid = str(uuid.uuid4())
         set_cookie = self._cookie(network_userid, now_s + self.cookie_lifetime, request) if self.cookie_enabled else None
-        return Identity(anonymous=False, ip=self.client_ip(request), network_userid=network_userid, set_cookie=set_cookie)
+        ip = self.client_ip(request)
+        ip = self.ip_mask.mask(ip) if ip else ip
+        return Identity(anonymous=False, ip=ip, network_userid=network_userid, set_cookie=set_cookie)
 
     def is_trusted(self, address: IPAddress) -> bool:
         return any(address in network for network in self.trusted)

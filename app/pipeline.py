@@ -37,8 +37,8 @@ class Pipeline:
     def __init__(self, settings: Settings, registry: Registry, sink_name: str) -> None:
         self.identity = IdentityPolicy(settings)
         self.protocol = Protocol(registry)
-        self.enricher = Enricher(registry, settings.name, sink_name)
-        self.badrows = BadRows(settings.name, self.enricher.v_collector)
+        self.enricher = Enricher(registry, settings.name, sink_name, self.identity.ip_mask)
+        self.badrows = BadRows(settings.name, self.enricher.v_collector, self.identity.ip_mask)
         self.max_payload_bytes = settings.max_payload_bytes
         self.format_event = FORMATS[settings.output_format]
         self.partition_key = settings.partition_key
@@ -50,6 +50,8 @@ class Pipeline:
     def collect(self, request: CollectorRequest) -> Collected:
         now = now_ms()
         identity = self.identity.resolve(request, now / 1000)
+        if identity.do_not_track:
+            return Collected([], [], None)
         size = len(request.body) + len(request.query_string)
         if size > self.max_payload_bytes:
             row = self.badrows.size_violation(request, self.max_payload_bytes, size, now)

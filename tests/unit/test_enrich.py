@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from app.clock import iso_from_ms as iso
+from app.privacy import IpMask
 from app.enrich import Enricher
 from app.identity import Identity
 
@@ -36,7 +37,7 @@ SESSION = {
 
 @pytest.fixture(scope="module")
 def enricher(registry):
-    return Enricher(registry, "pycollector", "file")
+    return Enricher(registry, "pycollector", "file", IpMask(0, 0))
 
 
 @pytest.fixture
