@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
+from app.iglu_remote import RemoteRegistry
 from app.request import STANDARD_ROUTES
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -74,6 +75,14 @@ class Settings(BaseSettings):
     http_backoff_seconds: float = Field(0.2, ge=0, description="http sink: wait before the first retry, doubled each time")
     spool_dir: Path | None = Field(None, description="remote sinks: keep batches here while the sink is down (off when unset)")
     spool_max_bytes: int = Field(1024**3, ge=1024, description="spool bound; past it the service answers 503")
+    iglu_registries: list[RemoteRegistry] = Field(
+        default_factory=list,
+        description='remote registries after schemas_dir, in priority order: [{"name": "...", "url": "https://...", "kind": "static"|"server", "api_key": "..."}]',
+    )
+    iglu_timeout_seconds: float = Field(2.0, gt=0, description="longest wait for one remote registry lookup")
+    iglu_cache_size: int = Field(1000, ge=1, description="remote schemas (and misses) kept in memory")
+    iglu_cache_ttl_seconds: float = Field(600.0, ge=0, description="how long a remote schema is kept before it is asked again")
+    iglu_negative_ttl_seconds: float = Field(30.0, ge=0, description="how long a miss or a registry failure is remembered")
     schemas_dir: Path = Field(PROJECT_ROOT / "schemas", description="local Iglu registry")
 
     # Group commit and back-pressure

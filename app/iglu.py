@@ -7,14 +7,17 @@ A failure is returned as the bad-row message that Snowplow would write (`IgluErr
 from __future__ import annotations
 
 import re
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import fastjsonschema
 import orjson
 
 from app.clock import iso_now
+from app.iglu_remote import RemoteRepository
 
 # \Z, not $: `$` also matches before a final newline, so "<uuid>\n" or "iglu:...\n" would pass.
 IGLU_URI = re.compile(
@@ -23,6 +26,8 @@ IGLU_URI = re.compile(
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z"
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
 LOCAL_REPOSITORY = "local schemas"
+# The local folder's part of every failed lookup; its time is filled in when reported.
+_LOCAL_NOT_FOUND = ({"repository": LOCAL_REPOSITORY, "errors": [{"error": "NotFound"}], "attempts": 1, "lastAttempt": None},)
 
 Message = dict[str, Any]
 
@@ -116,12 +121,43 @@ def _unusable(reason: str) -> Callable[[Any], Any]:
     return refuse
 
 
-class Registry:
-    """Schemas from a local folder in Iglu layout, each compiled on first use and kept."""
+@dataclass(slots=True)
+class _Resolved:
+    validator: Callable[[Any], Any] | None
+    history: list[dict[str, Any]]  # the lookups that failed, for a ResolutionError
+    expires: float
 
-    def __init__(self, root: Path) -> None:
+
+class Registry:
+    """The local schemas folder (Iglu layout), then remote registries in priority order.
+
+    Every schema is compiled once. Local schemas are kept for good; what the remote registries
+    said is kept in a bounded cache for `ttl_s`, and a schema none of them had (or a registry
+    failure) for `negative_ttl_s`, so a missing schema or a registry that is down costs one
+    lookup per interval, not one per event.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        remotes: Sequence[RemoteRepository] = (),
+        *,
+        cache_size: int = 1000,
+        ttl_s: float = 600.0,
+        negative_ttl_s: float = 30.0,
+    ) -> None:
         self.root = root
-        self._validators: dict[SchemaKey, Callable[[Any], Any] | None] = {}
+        self.remotes = list(remotes)
+        self.cache_size = cache_size
+        self.ttl_s = ttl_s
+        self.negative_ttl_s = negative_ttl_s
+        self._local: dict[SchemaKey, Callable[[Any], Any] | None] = {}
+        self._remote: OrderedDict[SchemaKey, _Resolved] = OrderedDict()
+
+    @property
+    def may_block(self) -> bool:
+        """Whether a lookup can wait on the network (then callers keep it off the event loop)."""
+        return bool(self.remotes)
 
     def schema(self, key: SchemaKey) -> dict[str, Any] | None:
         path = self.root / key.vendor / key.name / key.format / key.version
@@ -139,19 +175,45 @@ class Registry:
         return found
 
     def validator(self, key: SchemaKey) -> Callable[[Any], Any] | None:
-        try:
-            return self._validators[key]
-        except KeyError:
-            pass
+        return self._resolve(key).validator
+
+    def _resolve(self, key: SchemaKey) -> _Resolved:
+        if key in self._local:
+            return _Resolved(self._local[key], list(_LOCAL_NOT_FOUND), 0)
+        now = time.monotonic()
+        cached = self._remote.get(key)
+        if cached is not None and cached.expires > now:
+            self._remote.move_to_end(key)
+            return cached
         schema = self.schema(key)
+        if schema is not None or not self.remotes:
+            compiled = self._compile_or_refuse(schema) if schema is not None else None
+            self._local[key] = compiled
+            return _Resolved(compiled, list(_LOCAL_NOT_FOUND), 0)
+        resolved = self._ask_remotes(key, now)
+        self._remote[key] = resolved
+        self._remote.move_to_end(key)
+        while len(self._remote) > self.cache_size:
+            self._remote.popitem(last=False)
+        return resolved
+
+    def _ask_remotes(self, key: SchemaKey, now: float) -> _Resolved:
+        history = list(_LOCAL_NOT_FOUND)
+        path = f"{key.vendor}/{key.name}/{key.format}/{key.version}"
+        for remote in self.remotes:
+            schema, error = remote.fetch(path)
+            if schema is not None:
+                return _Resolved(self._compile_or_refuse(schema), [], now + self.ttl_s)
+            history.append({"repository": remote.name, "errors": [error], "attempts": 1, "lastAttempt": iso_now()})
+        return _Resolved(None, history, now + self.negative_ttl_s)
+
+    def _compile_or_refuse(self, schema: dict[str, Any]) -> Callable[[Any], Any]:
         try:
-            compiled = None if schema is None else self.compile(schema)
+            return self.compile(schema)
         except fastjsonschema.JsonSchemaDefinitionException as issue:
             # e.g. a refused remote $ref: remembered, and reported by `validate` as a schema issue
             # (a bad row), never raised out of a request.
-            compiled = _unusable(str(issue))
-        self._validators[key] = compiled
-        return compiled
+            return _unusable(str(issue))
 
     @staticmethod
     def compile(schema: dict[str, Any]) -> Callable[[Any], Any]:
@@ -163,22 +225,11 @@ class Registry:
 
     def validate(self, key: SchemaKey, data: Any) -> Message | None:
         """None when `data` is valid against `key`, else an IgluError message."""
-        validate = self.validator(key)
+        resolved = self._resolve(key)
+        validate = resolved.validator
         if validate is None:
-            return {
-                "schemaKey": key.uri,
-                "error": {
-                    "error": "ResolutionError",
-                    "lookupHistory": [
-                        {
-                            "repository": LOCAL_REPOSITORY,
-                            "errors": [{"error": "NotFound"}],
-                            "attempts": 1,
-                            "lastAttempt": iso_now(),
-                        }
-                    ],
-                },
-            }
+            history = [{**entry, "lastAttempt": entry.get("lastAttempt") or iso_now()} for entry in resolved.history]
+            return {"schemaKey": key.uri, "error": {"error": "ResolutionError", "lookupHistory": history}}
         try:
             validate(data)
         except fastjsonschema.JsonSchemaDefinitionException as issue:

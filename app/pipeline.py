@@ -42,6 +42,7 @@ class Pipeline:
         self.max_payload_bytes = settings.max_payload_bytes
         self.format_event = FORMATS[settings.output_format]
         self.partition_key = settings.partition_key
+        self.may_block = registry.may_block
 
     @staticmethod
     def redirect_target(request: CollectorRequest) -> str | None:

@@ -6,6 +6,7 @@ dependency injection; everything else (health, metrics, docs, 404s) falls throug
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import zlib
 from typing import Any, Awaitable, Callable
@@ -111,7 +112,10 @@ class TrackingRoutes:
             if problem:
                 raise Rejected(400, problem)
 
-        collected = self.pipeline.collect(request)
+        if self.pipeline.may_block:  # a remote registry lookup must not stall every other request
+            collected = await asyncio.to_thread(self.pipeline.collect, request)
+        else:
+            collected = self.pipeline.collect(request)
         try:
             await self.batcher.store(collected.good, collected.bad)
         except (Overloaded, SinkUnavailable) as why:

@@ -13,6 +13,7 @@ from app import __version__
 from app.batching import Batcher
 from app.config import Settings, load_settings
 from app.iglu import Registry, SchemaKey
+from app.iglu_remote import RemoteRepository
 from app.metrics import Metrics
 from app.pipeline import Pipeline
 from app.routes import TrackingRoutes
@@ -36,6 +37,17 @@ WARM_SCHEMAS = [
     "iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-2",
     "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0",
 ]
+
+
+def build_registry(settings: Settings) -> Registry:
+    remotes = [RemoteRepository(registry, settings.iglu_timeout_seconds) for registry in settings.iglu_registries]
+    return Registry(
+        settings.schemas_dir,
+        remotes,
+        cache_size=settings.iglu_cache_size,
+        ttl_s=settings.iglu_cache_ttl_seconds,
+        negative_ttl_s=settings.iglu_negative_ttl_seconds,
+    )
 
 
 def build_sinks(settings: Settings) -> tuple[Sink, Sink]:
@@ -80,7 +92,7 @@ def _sink(settings: Settings, output: str) -> Sink:
 
 def create_app(settings: Settings | None = None) -> TrackingRoutes:
     settings = settings or load_settings()
-    registry = Registry(settings.schemas_dir)
+    registry = build_registry(settings)
     for uri in WARM_SCHEMAS:
         key = SchemaKey.parse(uri)
         if key is None or registry.validator(key) is None:

@@ -1,0 +1,59 @@
+"""Remote Iglu registries: static HTTP repositories and Iglu Server, asked in priority order.
+
+A static repository serves `<base>/schemas/<vendor>/<name>/<format>/<version>`; an Iglu
+Server serves `<base>/api/schemas/...` and may want an API key. Every request has a short
+timeout: a registry that is down or slow costs one lookup, and the event fails as a
+resolution error (a bad row), as it would in Snowplow.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import httpx
+import orjson
+from pydantic import BaseModel, Field
+
+ERROR_MESSAGE_CAP = 256  # the bad-row schema's limit
+
+
+class RemoteRegistry(BaseModel):
+    name: str = Field(min_length=1)
+    url: str = Field(pattern=r"^https?://")
+    kind: Literal["static", "server"] = "static"
+    api_key: str | None = None
+
+
+class RemoteRepository:
+    def __init__(self, registry: RemoteRegistry, timeout_s: float) -> None:
+        self.name = registry.name
+        self.base = registry.url.rstrip("/") + ("/api/schemas" if registry.kind == "server" else "/schemas")
+        headers = {"apikey": registry.api_key} if registry.api_key else {}
+        self.client = httpx.Client(timeout=timeout_s, headers=headers)
+
+    def fetch(self, path: str) -> tuple[dict[str, Any] | None, dict[str, str]]:
+        """(schema, None-like error) — the error is Iglu's: NotFound, RepoFailure or ClientFailure."""
+        try:
+            response = self.client.get(f"{self.base}/{path}")
+        except httpx.HTTPError as error:
+            return None, _failure("RepoFailure", f"{type(error).__name__}: {error}")
+        if response.status_code == 404:
+            return None, {"error": "NotFound"}
+        if response.status_code in (401, 403):
+            return None, _failure("ClientFailure", f"HTTP {response.status_code}: check the API key")
+        if not response.is_success:
+            return None, _failure("RepoFailure", f"HTTP {response.status_code}")
+        try:
+            schema = orjson.loads(response.content)
+        except orjson.JSONDecodeError as error:
+            return None, _failure("RepoFailure", f"not JSON: {error}")
+        if not isinstance(schema, dict):
+            return None, _failure("RepoFailure", "not a JSON Schema object")
+        return schema, {}
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _failure(kind: str, message: str) -> dict[str, str]:
+    return {"error": kind, "message": message[:ERROR_MESSAGE_CAP]}
