@@ -106,6 +106,13 @@ class Settings(BaseSettings):
     cors_allowed_origins: list[str] = Field(default_factory=list, description="origins echoed in CORS headers; empty: any")
     cors_extra_headers: list[str] = Field(default_factory=list, description="request headers allowed by preflight besides Content-Type, SP-Anonymous")
 
+    # Limits on what one request may hold
+    max_request_line_bytes: int = Field(20480, ge=256, description="longer path and query string: 414, nothing recorded")
+    max_header_bytes: int = Field(40960, ge=1024, description="larger request headers: 431, nothing recorded")
+    max_events_per_request: int = Field(1000, ge=1, description="more events in one POST: the payload is a bad row")
+    max_entities_per_event: int = Field(100, ge=1, description="more entities on one event: the event is a bad row")
+    max_json_depth: int = Field(50, ge=2, description="deeper entities or self-describing event: the event is a bad row")
+
     # Identity
     trusted_proxies: list[str] = Field(
         default_factory=lambda: list(PRIVATE_AND_LOOPBACK),

@@ -201,9 +201,20 @@ class Enriched:
 
 
 class Enricher:
-    def __init__(self, registry: Registry, collector_name: str, sink_name: str, ip_mask: IpMask) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        collector_name: str,
+        sink_name: str,
+        ip_mask: IpMask,
+        *,
+        max_entities: int = 100,
+        max_json_depth: int = 50,
+    ) -> None:
         self.registry = registry
         self.ip_mask = ip_mask
+        self.max_entities = max_entities
+        self.max_json_depth = max_json_depth
         atomic = registry.schema(ATOMIC)
         if atomic is None:
             raise RuntimeError(f"schemas folder lacks {ATOMIC.uri}")
@@ -319,10 +330,14 @@ class Enricher:
         else:
             return ABSENT
         try:
-            return orjson.loads(text)
+            value = orjson.loads(text)
         except orjson.JSONDecodeError as error:
             failures.append({"field": name, "value": text, "error": f"invalid JSON: {error}"})
             return BROKEN
+        if exceeds_depth(text, value, self.max_json_depth):
+            failures.append({"field": name, "value": text[:1000], "error": f"JSON nested deeper than {self.max_json_depth} levels"})
+            return BROKEN
+        return value
 
     def _add_contexts(self, params: RawEvent, event: dict[str, Any], failures: list[Message]) -> None:
         value = self._json_param(params, "cx", "co", failures)
@@ -333,6 +348,9 @@ class Enricher:
             failures.append(wrapper)
             return
         entities = wrapper[1]
+        if len(entities) > self.max_entities:
+            failures.append({"field": "contexts", "value": None, "error": f"{len(entities)} entities, more than the limit of {self.max_entities}"})
+            return
         for entity in entities:
             parsed = parse_self_describing(entity)
             failure = parsed if isinstance(parsed, dict) else self.registry.validate(*parsed)
@@ -372,6 +390,21 @@ def _set_event_schema(params: RawEvent, event: dict[str, Any]) -> None:
     code = EVENT_TYPES.get(params.get("e", ""))
     if code is not None and code[1] is not None:
         event.update(event_vendor=code[1], event_name=code[2], event_format="jsonschema", event_version="1-0-0")
+
+
+def exceeds_depth(text: str, value: Any, limit: int) -> bool:
+    """Whether JSON nests deeper than `limit`. Counting brackets in the text first keeps the
+    walk off the hot path: fewer brackets than the limit cannot nest past it."""
+    if text.count("{") + text.count("[") <= limit:
+        return False
+    level: list[tuple[Any, int]] = [(value, 1)]
+    while level:
+        node, depth = level.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        level.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _parse_error(param: str, target: str, why: str) -> dict[str, Any]:

@@ -36,8 +36,15 @@ class Collected:
 class Pipeline:
     def __init__(self, settings: Settings, registry: Registry, sink_name: str) -> None:
         self.identity = IdentityPolicy(settings)
-        self.protocol = Protocol(registry)
-        self.enricher = Enricher(registry, settings.name, sink_name, self.identity.ip_mask)
+        self.protocol = Protocol(registry, settings.max_events_per_request)
+        self.enricher = Enricher(
+            registry,
+            settings.name,
+            sink_name,
+            self.identity.ip_mask,
+            max_entities=settings.max_entities_per_event,
+            max_json_depth=settings.max_json_depth,
+        )
         self.badrows = BadRows(settings.name, self.enricher.v_collector, self.identity.ip_mask)
         self.max_payload_bytes = settings.max_payload_bytes
         self.format_event = FORMATS[settings.output_format]

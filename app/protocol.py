@@ -62,7 +62,8 @@ def _input(field_name: str, value: str | None, expectation: str) -> Message:
 
 
 class Protocol:
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, max_events: int) -> None:
+        self.max_events = max_events
         # Each event of a batch is validated alone against the `items` of its payload_data version.
         self._event_validators: dict[str, Callable[[Any], Any]] = {}
         for version in PAYLOAD_DATA_VERSIONS:
@@ -100,6 +101,9 @@ class Protocol:
             return _payload_violation([{"schemaKey": key.uri, "schemaCriterion": criterion}], body_text)
         if not isinstance(events, list) or not events:
             return _payload_violation([_input("data", None, "a non-empty array of events")], body_text)
+        if len(events) > self.max_events:
+            expectation = f"at most {self.max_events} events per request, not {len(events)}: send smaller batches"
+            return _payload_violation([_input("data", None, expectation)], body_text)
 
         query = parse_query(request.query_string)
         validate = self._event_validators[key.version]

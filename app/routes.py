@@ -53,6 +53,8 @@ class TrackingRoutes:
         self.metrics = metrics
         self.routes = {**{path: path for path in STANDARD_ROUTES}, **settings.custom_paths}
         self.drop_bytes = settings.drop_payload_bytes
+        self.max_request_line = settings.max_request_line_bytes
+        self.max_header_bytes = settings.max_header_bytes
         self.retry_after = str(settings.retry_after_seconds).encode()
         self.redirect_enabled = settings.redirect_enabled
         self.redirect_hosts = frozenset(settings.redirect_domains)
@@ -87,6 +89,10 @@ class TrackingRoutes:
     ) -> tuple[int, Headers, bytes | None]:
         """(status, headers, body); a None body is HEAD's pixel: its length, no bytes."""
         method = scope["method"]
+        if len(scope.get("raw_path") or b"") + len(scope["query_string"]) > self.max_request_line:
+            raise Rejected(414, f"path and query string longer than {self.max_request_line} bytes: nothing recorded")
+        if sum(len(name) + len(value) for name, value in scope["headers"]) > self.max_header_bytes:
+            raise Rejected(431, f"request headers larger than {self.max_header_bytes} bytes: nothing recorded")
         if route == REDIRECT_PATH and not self.redirect_enabled:
             raise Rejected(404, "redirects disabled")
         if method == "OPTIONS":

@@ -15,7 +15,7 @@ STRUCT = {"e": "se", "p": "web", "tv": "js-3.0.0", "se_ca": "shop", "se_ac": "ad
 
 @pytest.fixture(scope="module")
 def protocol(registry):
-    return Protocol(registry)
+    return Protocol(registry, max_events=1000)
 
 
 @pytest.fixture
