@@ -24,6 +24,7 @@ BADROWS = "iglu:com.snowplowanalytics.snowplow.badrows"
 TRACKER_PROTOCOL_VIOLATIONS = f"{BADROWS}/tracker_protocol_violations/jsonschema/1-0-1"
 SCHEMA_VIOLATIONS = f"{BADROWS}/schema_violations/jsonschema/2-0-1"
 SIZE_VIOLATION = f"{BADROWS}/size_violation/jsonschema/1-0-0"
+GENERIC_ERROR = f"{BADROWS}/generic_error/jsonschema/1-0-0"
 VENDOR = "com.snowplowanalytics.snowplow"
 # Headers that identify the person: never kept under anonymisation; the cookie never at all
 # (its collector id is in networkUserId already).
@@ -124,6 +125,13 @@ class BadRows:
         head = f"{request.method} {request.path}?{request.query_string[:keep]}\n"
         payload = head + request.body[: max(0, keep - len(head))].decode("utf-8", "replace")
         return self._row(SIZE_VIOLATION, failure, payload)
+
+
+    def internal_error(self, request: CollectorRequest, error: Exception, now_ms: int) -> dict[str, Any]:
+        """A request the pipeline failed on (a bug): kept whole, so it can be replayed once fixed."""
+        failure = {"timestamp": iso_from_ms(now_ms), "errors": [f"{type(error).__name__}: {error}"]}
+        payload = f"{request.method} {request.path}?{request.query_string}\n" + request.body.decode("utf-8", "replace")
+        return self._row(GENERIC_ERROR, failure, payload)
 
 
 def _adapter(request: CollectorRequest) -> str:

@@ -7,6 +7,7 @@ the lines to store and the cookie to answer with.
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from app.protocol import Protocol, parse_query
 from app.redirect import redirect_event
 from app.request import REDIRECT_PATH, CollectorRequest
 from app.sinks.base import Record
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -56,6 +59,17 @@ class Pipeline:
         return parse_query(request.query_string).get("u")
 
     def collect(self, request: CollectorRequest) -> Collected:
+        """Every request becomes records, even one the pipeline fails on: that is a bug, logged,
+        and the request is kept whole as a generic_error bad row rather than answered with a 500."""
+        try:
+            return self._collect(request)
+        except Exception as error:
+            log.exception("pipeline failed on a request; kept as a generic_error bad row")
+            row = self.badrows.internal_error(request, error, now_ms())
+            bad = [self._payload_record(row, request, Identity(anonymous=True, ip=None, network_userid=None, set_cookie=None))]
+            return Collected([], bad, None, False, Counter(generic_error=1))
+
+    def _collect(self, request: CollectorRequest) -> Collected:
         now = now_ms()
         identity = self.identity.resolve(request, now / 1000)
         if identity.do_not_track:

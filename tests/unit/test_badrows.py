@@ -17,6 +17,7 @@ BADROWS = "com.snowplowanalytics.snowplow.badrows"
 TRACKER_PROTOCOL = f"iglu:{BADROWS}/tracker_protocol_violations/jsonschema/1-0-1"
 SCHEMA_VIOLATIONS = f"iglu:{BADROWS}/schema_violations/jsonschema/2-0-1"
 SIZE_VIOLATION = f"iglu:{BADROWS}/size_violation/jsonschema/1-0-0"
+GENERIC_ERROR = f"iglu:{BADROWS}/generic_error/jsonschema/1-0-0"
 ATOMIC = "iglu:com.snowplowanalytics.snowplow/atomic/jsonschema/1-0-0"
 PAGE_VIEW = {"e": "pv", "p": "web", "tv": "js-3.0.0"}
 GET_PAGE_VIEW = "e=pv&p=web&tv=js-3.0.0"
@@ -39,7 +40,7 @@ def pipeline(registry):
 def official(registry):
     """schema URI → validator compiled from the official schema file (draft 4, uuid format)."""
     validators = {}
-    for uri in (TRACKER_PROTOCOL, SCHEMA_VIOLATIONS, SIZE_VIOLATION):
+    for uri in (TRACKER_PROTOCOL, SCHEMA_VIOLATIONS, SIZE_VIOLATION, GENERIC_ERROR):
         schema = registry.schema(SchemaKey.parse(uri))
         assert schema is not None, f"schemas/ lacks {uri}"
         validators[uri] = Registry.compile(schema)
@@ -295,3 +296,14 @@ def test_payload_at_the_limit_is_not_a_size_violation(bad_rows, payload):
     assert len(payload(events)) == 20_000 and len(events[-1]["page"]) <= 2000
     good, rows = post(bad_rows, payload(events))
     assert rows == [] and len(good) == 21
+
+
+def test_a_pipeline_bug_keeps_the_request_whole_as_a_generic_error(bad_rows, pipeline, payload, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(pipeline.enricher, "enrich", broken)
+    body = payload([PAGE_VIEW])
+    row = one_bad_row(bad_rows("POST", query="aid=shop", body=body), GENERIC_ERROR)
+    assert row["data"]["failure"]["errors"] == ["RuntimeError: a bug"]
+    assert row["data"]["payload"] == "POST /com.snowplowanalytics.snowplow/tp2?aid=shop\n" + body.decode()
