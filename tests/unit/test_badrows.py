@@ -304,6 +304,7 @@ def test_a_pipeline_bug_keeps_the_request_whole_as_a_generic_error(bad_rows, pip
 
     monkeypatch.setattr(pipeline.enricher, "enrich", broken)
     body = payload([PAGE_VIEW])
-    row = one_bad_row(bad_rows("POST", query="aid=shop", body=body), GENERIC_ERROR)
+    request = {"query": "aid=shop", "headers": {"Content-Type": "application/json"}, "body": body}
+    row = one_bad_row(bad_rows("POST", **request), GENERIC_ERROR)
     assert row["data"]["failure"]["errors"] == ["RuntimeError: a bug"]
     assert row["data"]["payload"] == "POST /com.snowplowanalytics.snowplow/tp2?aid=shop\n" + body.decode()
