@@ -304,7 +304,6 @@ def test_a_pipeline_bug_keeps_the_request_whole_as_a_generic_error(bad_rows, pip
 
     monkeypatch.setattr(pipeline.enricher, "enrich", broken)
     body = payload([PAGE_VIEW])
-    request = {"query": "aid=shop", "headers": {"Content-Type": "application/json"}, "body": body}
-    row = one_bad_row(bad_rows("POST", **request), GENERIC_ERROR)
-    assert row["data"]["failure"]["errors"] == ["RuntimeError: a bug"]
-    assert row["data"]["payload"] == "POST /com.snowplowanalytics.snowplow/tp2?aid=shop\n" + body.decode()
+    row = one_bad_row(post(bad_rows, body, query="aid=shop"), GENERIC_ERROR)
+    assert row["failure"]["errors"] == ["RuntimeError: a bug"]
+    assert row["payload"] == "POST /com.snowplowanalytics.snowplow/tp2?aid=shop\n" + body.decode()
