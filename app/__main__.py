@@ -1,4 +1,4 @@
-"""Command line: `python -m app [--host H] [--port P] [--data-dir D] [--config FILE] [--workers N]`.
+"""Command line: `python -m app [serve|check-config|schemas] [--host H] [--port P] [--data-dir D] [--config FILE] [--workers N]`.
 
 Flags override environment variables, which override the config file. The settings are
 checked here, once, so that a bad one stops start-up with a message naming it; the workers
@@ -17,9 +17,11 @@ import tempfile
 import uvicorn
 
 from app.config import ConfigError, Settings, load_settings
+from app.iglu import Registry
 from app.logs import logging_config
 
 FLAGS = ("host", "port", "data_dir", "config", "workers")
+COMMANDS = ("serve", "check-config", "schemas")
 
 
 def _settings_help() -> str:
@@ -38,6 +40,14 @@ def main(argv: list[str] | None = None) -> int:
         epilog=_settings_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="serve",
+        choices=COMMANDS,
+        help="serve (default): run the service; check-config: validate the settings and exit; "
+        "schemas: list the local schemas and check that each compiles",
+    )
     parser.add_argument("--host", help="address to listen on (COLLECTOR_HOST, default 0.0.0.0)")
     parser.add_argument("--port", help="port to listen on (COLLECTOR_PORT, default 8080)")
     parser.add_argument("--data-dir", help="folder for good/ and bad/ output (COLLECTOR_DATA_DIR, default ./data)")
@@ -53,7 +63,28 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"collector: {error}", file=sys.stderr)
         return 2
+    if args.command == "check-config":
+        print("configuration ok")
+        return 0
+    if args.command == "schemas":
+        return check_schemas(settings)
+    return serve(settings)
 
+
+def check_schemas(settings: Settings) -> int:
+    """List every local schema; a schema that does not compile is named, and the exit code is 1."""
+    registry = Registry(settings.schemas_dir)
+    keys = registry.keys()
+    broken = 0
+    for key in keys:
+        problem = registry.problem(key)
+        print(f"{'ok  ' if problem is None else 'FAIL'} {key.uri}{'' if problem is None else f': {problem}'}")
+        broken += problem is not None
+    print(f"{len(keys)} schemas in {settings.schemas_dir}, {broken} unusable", file=sys.stderr)
+    return 1 if broken or not keys else 0
+
+
+def serve(settings: Settings) -> int:
     # Workers write their metrics to files here and /metrics adds them up (see app/metrics.py).
     metrics_dir = tempfile.mkdtemp(prefix="collector-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir

@@ -170,7 +170,7 @@ class Registry:
         found = []
         for path in sorted(self.root.glob("*/*/*/*-*-*")):
             key = SchemaKey.parse(f"iglu:{path.parent.parent.parent.name}/{path.parent.parent.name}/{path.parent.name}/{path.name}")
-            if key is not None:
+            if key is not None and key.format == "jsonschema":  # Avro or Thrift schemas validate nothing here
                 found.append(key)
         return found
 
@@ -206,6 +206,17 @@ class Registry:
                 return _Resolved(self._compile_or_refuse(schema), [], now + self.ttl_s)
             history.append({"repository": remote.name, "errors": [error], "attempts": 1, "lastAttempt": iso_now()})
         return _Resolved(None, history, now + self.negative_ttl_s)
+
+    def problem(self, key: SchemaKey) -> str | None:
+        """Why the local schema `key` cannot be used, or None when it compiles."""
+        schema = self.schema(key)
+        if schema is None:
+            return "not found or not JSON"
+        try:
+            self.compile(schema)
+        except fastjsonschema.JsonSchemaDefinitionException as issue:
+            return str(issue)
+        return None
 
     def _compile_or_refuse(self, schema: dict[str, Any]) -> Callable[[Any], Any]:
         try:
