@@ -1,0 +1,28 @@
+# The collector in a small image: dependencies built in one stage, run as a non-root user.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY app ./app
+RUN pip install --no-cache-dir --prefix=/install ".[nats,kafka]"
+
+FROM python:3.11-slim
+RUN useradd --system --uid 10001 --home-dir /srv --shell /usr/sbin/nologin collector \
+ && mkdir -p /data /srv \
+ && chown collector:collector /data
+COPY --from=build /install /usr/local
+COPY schemas /srv/schemas
+WORKDIR /srv
+USER collector
+ENV COLLECTOR_HOST=0.0.0.0 \
+    COLLECTOR_PORT=8080 \
+    COLLECTOR_DATA_DIR=/data \
+    COLLECTOR_SCHEMAS_DIR=/srv/schemas \
+    PYTHONUNBUFFERED=1
+VOLUME ["/data"]
+EXPOSE 8080
+# Liveness only: readiness (/sink-health) belongs to the load balancer, which must stop sending
+# traffic during the drain period after SIGTERM without the container being restarted.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2).status != 200)"]
+STOPSIGNAL SIGTERM
+CMD ["python", "-m", "app"]
