@@ -271,8 +271,6 @@ class Enricher:
                 try:
                     converted = convert(value)
                 except ParseError as why:
-                    if name == "eid":
-                        continue
                     reports.append(_parse_error(name, target, str(why)))
                     continue
                 if converted is None or converted == "":
@@ -294,17 +292,17 @@ class Enricher:
             event["network_userid"] = clean(tnuid)
 
     def _check_lengths(self, event: dict[str, Any], reports: list[dict[str, Any]]) -> None:
-        for name, value in event.items():
-            limit = self.max_lengths.get(name)
-            if limit is not None and isinstance(value, str) and len(value) > limit:
-                reports.append(
-                    {
-                        "message": f"{name} is {len(value)} characters long, longer than the maximum of {limit}",
-                        "path": name,
-                        "keyword": "atomic_field_length_exceeded",
-                        "targets": None,
-                    }
-                )
+        limits = self.max_lengths
+        too_long = [name for name, value in event.items() if isinstance(value, str) and len(value) > limits.get(name, len(value))]
+        for name in too_long:
+            reports.append(
+                {
+                    "message": f"{name} is {len(event[name])} characters long, longer than the maximum of {limits[name]}",
+                    "path": name,
+                    "keyword": "atomic_field_length_exceeded",
+                    "targets": None,
+                }
+            )
 
     def _add_url_parts(self, event: dict[str, Any]) -> None:
         for url_field, names in URL_PARTS.items():

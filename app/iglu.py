@@ -151,7 +151,7 @@ class Registry:
         self.cache_size = cache_size
         self.ttl_s = ttl_s
         self.negative_ttl_s = negative_ttl_s
-        self._local: dict[SchemaKey, Callable[[Any], Any] | None] = {}
+        self._local: dict[SchemaKey, _Resolved] = {}
         self._remote: OrderedDict[SchemaKey, _Resolved] = OrderedDict()
 
     @property
@@ -178,8 +178,9 @@ class Registry:
         return self._resolve(key).validator
 
     def _resolve(self, key: SchemaKey) -> _Resolved:
-        if key in self._local:
-            return _Resolved(self._local[key], list(_LOCAL_NOT_FOUND), 0)
+        local = self._local.get(key)
+        if local is not None:
+            return local
         now = time.monotonic()
         cached = self._remote.get(key)
         if cached is not None and cached.expires > now:
@@ -188,8 +189,8 @@ class Registry:
         schema = self.schema(key)
         if schema is not None or not self.remotes:
             compiled = self._compile_or_refuse(schema) if schema is not None else None
-            self._local[key] = compiled
-            return _Resolved(compiled, list(_LOCAL_NOT_FOUND), 0)
+            resolved = self._local[key] = _Resolved(compiled, list(_LOCAL_NOT_FOUND), 0)
+            return resolved
         resolved = self._ask_remotes(key, now)
         self._remote[key] = resolved
         self._remote.move_to_end(key)
