@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from app.sinks.base import Record
+from app.sinks.disk import fsync_dir
 
 log = logging.getLogger(__name__)
 PART = ".part"
@@ -30,13 +31,6 @@ class _OpenFile:
     opened_at: float
     inode: tuple[int, int]
 
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -88,7 +82,7 @@ class FileSink:
                     path.unlink()
             finally:
                 os.close(fd)
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
 
     def _open(self) -> _OpenFile:
         # The folder is made at start only: if it vanishes later (an unmounted volume, say),
@@ -98,7 +92,7 @@ class FileSink:
         path = self.directory / f"{stamp}-{os.getpid()}-{self._sequence:04d}.jsonl{PART}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
         status = os.fstat(fd)
         return _OpenFile(fd, path, 0, time.monotonic(), (status.st_dev, status.st_ino))
 
@@ -157,7 +151,7 @@ class FileSink:
                 current.path.rename(current.path.with_name(current.path.name[: -len(PART)]))
             else:
                 current.path.unlink()
-            _fsync_dir(self.directory)
+            fsync_dir(self.directory)
         except OSError as error:
             log.error("could not seal %s (it is complete; the next start seals it): %s", current.path.name, error)
         finally:

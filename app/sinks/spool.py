@@ -21,18 +21,12 @@ from pathlib import Path
 import orjson
 
 from app.sinks.base import Record, Sink
+from app.sinks.disk import fsync_dir
 
 log = logging.getLogger(__name__)
 BATCH = ".batch"
 MAX_BACKOFF_S = 5.0
 
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Spool:
@@ -65,7 +59,7 @@ class Spool:
                 os.close(fd)
             for path in sorted(folder.glob(f"*{BATCH}")):
                 path.rename(self._next_path())
-            _fsync_dir(self.folder)
+            fsync_dir(self.folder)
             log.info("spool adopted the batches left in %s", folder.name)
 
     def _next_path(self) -> Path:
@@ -105,7 +99,7 @@ class Spool:
         finally:
             os.close(fd)
         temporary.rename(path)
-        _fsync_dir(self.folder)
+        fsync_dir(self.folder)
         self._spooled.append(path)
         self._bytes += len(data)
 
