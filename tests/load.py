@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import httpx
@@ -28,6 +28,8 @@ class Load:
     batch_size: int = 10
     sent: list[str] = field(default_factory=list)
     acknowledged: list[str] = field(default_factory=list)
+    # The same ids per sender thread, in the order each sender got its 200s (its requests are sequential).
+    acknowledged_by_sender: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     statuses: Counter = field(default_factory=Counter)
     transport_errors: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -58,6 +60,7 @@ class Load:
                     self.statuses[response.status_code] += 1
                     if response.status_code == 200:
                         self.acknowledged.extend(ids)
+                        self.acknowledged_by_sender[threading.current_thread().name].extend(ids)
 
     def wait_for(self, condition, timeout: float = 30, what: str = "condition") -> None:
         deadline = time.monotonic() + timeout

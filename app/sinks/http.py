@@ -53,7 +53,10 @@ class HttpSink:
     def healthy(self) -> bool:
         if self._failing:  # with no traffic a failed sink would never be retried: ask the receiver
             try:
-                self._failing = self.client.head(self.url).status_code >= 500
+                status = self.client.head(self.url).status_code
+                # 501: the receiver is up but has no HEAD (a POST-only endpoint). Counting it as
+                # failing kept /sink-health at 503 from start, so no traffic ever came to heal it.
+                self._failing = status >= 500 and status != 501
             except httpx.HTTPError:
                 pass
         return not self._failing

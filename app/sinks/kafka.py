@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 
 from app.sinks.base import Record
 
@@ -30,6 +30,7 @@ class KafkaSink:
             "linger.ms": 5,
             "message.timeout.ms": int(delivery_timeout_s * 1000),
             **producer_settings,
+            "error_cb": self._client_error,
         }
         self.producer = Producer(settings)
         self._failing = True  # until the cluster has answered once: /sink-health stays 503 at start
@@ -43,14 +44,13 @@ class KafkaSink:
             if error is not None:
                 failures.append(str(error))
 
-        for record in records:
-            while True:
-                try:
-                    self.producer.produce(self.topic, record.data, key=record.key, on_delivery=delivered)
-                    break
-                except BufferError:  # the local queue is full: let deliveries drain it
-                    self.producer.poll(0.05)
-        undelivered = self.producer.flush(self.delivery_timeout_s)
+        try:
+            for record in records:
+                self._produce(record, delivered)
+            undelivered = self.producer.flush(self.delivery_timeout_s)
+        except KafkaException as error:  # e.g. a topic the producer may not write to
+            failures.append(str(error))
+            undelivered = 0
         if undelivered or failures:
             self.producer.purge(in_queue=True)  # the batch fails whole; the tracker's retry resends it
             self.producer.poll(0)
@@ -58,6 +58,20 @@ class KafkaSink:
             reason = failures[0] if failures else f"{undelivered} records not delivered in time"
             raise OSError(f"kafka {self.topic}: {reason}")
         self._failing = False
+
+    def _produce(self, record: Record, delivered) -> None:
+        while True:
+            try:
+                self.producer.produce(self.topic, record.data, key=record.key, on_delivery=delivered)
+                return
+            except BufferError:  # the local queue is full: let deliveries drain it
+                self.producer.poll(0.05)
+
+    def _client_error(self, error: KafkaError) -> None:
+        # Without this, a cluster lost while no events flow left /sink-health at 200 until the
+        # next write failed. librdkafka reports the loss here (served by tick's poll when idle).
+        if error.code() == KafkaError._ALL_BROKERS_DOWN or error.fatal():
+            self._failing = True
 
     def healthy(self) -> bool:
         if self._failing:  # with no traffic a failed sink would never be retried: ask the cluster

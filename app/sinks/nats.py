@@ -46,7 +46,8 @@ class NatsSink:
         self._connecting = asyncio.run_coroutine_threadsafe(self._connect(), self._loop)
 
     async def _connect(self) -> None:
-        """Keep trying until the server answers; then nats-py reconnects by itself."""
+        """Connect, then nats-py reconnects by itself. With unlimited reconnect attempts nats-py
+        also keeps retrying the first connection; the loop covers errors it gives up on."""
         while True:
             try:
                 client = await nats.connect(
