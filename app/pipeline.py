@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import traceback
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -64,7 +65,9 @@ class Pipeline:
         try:
             return self._collect(request)
         except Exception as error:
-            log.exception("pipeline failed on a request; kept as a generic_error bad row")
+            # Type and place only: the message may quote request data, which never goes in a log.
+            frame = traceback.extract_tb(error.__traceback__)[-1]
+            log.error("pipeline failed (%s at %s:%d); request kept as a generic_error bad row", type(error).__name__, frame.filename, frame.lineno)
             row = self.badrows.internal_error(request, error, now_ms())
             bad = [self._payload_record(row, request, Identity(anonymous=True, ip=None, network_userid=None, set_cookie=None))]
             return Collected([], bad, None, False, Counter(generic_error=1))
