@@ -85,9 +85,10 @@ def check_schemas(settings: Settings) -> int:
 
 
 def serve(settings: Settings) -> int:
-    # Workers write their metrics to files here and /metrics adds them up (see app/metrics.py).
-    metrics_dir = tempfile.mkdtemp(prefix="collector-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    # Several workers write their metrics to files here and /metrics adds them up (see app/metrics.py).
+    metrics_dir = tempfile.mkdtemp(prefix="collector-metrics-") if settings.workers > 1 else None
+    if metrics_dir:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
 
     # uvicorn re-raises the stop signal once it has shut down gracefully; by then everything
     # acknowledged is stored, so the re-raised signal is ignored and the exit code is 0.
@@ -104,7 +105,8 @@ def serve(settings: Settings) -> int:
         proxy_headers=False,  # the identity stage reads forwarding headers, from trusted proxies only
         server_header=False,
     )
-    shutil.rmtree(metrics_dir, ignore_errors=True)
+    if metrics_dir:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 

@@ -55,6 +55,7 @@ class Batcher:
         self.metrics = metrics
         self.inflight_records = 0
         self.inflight_bytes = 0
+        metrics.follow_inflight(lambda: self.inflight_records, lambda: self.inflight_bytes)
         self._queue: list[_Waiting] = []
         self._queued_records = 0
         self._queued_bytes = 0
@@ -106,8 +107,7 @@ class Batcher:
     def _count_inflight(self, records: int, size: int) -> None:
         self.inflight_records += records
         self.inflight_bytes += size
-        self.metrics.inflight_records.set(self.inflight_records)
-        self.metrics.inflight_bytes.set(self.inflight_bytes)
+        self.metrics.inflight(self.inflight_records, self.inflight_bytes)
 
     async def _run(self) -> None:
         while True:

@@ -11,6 +11,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from email.utils import formatdate
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from app.config import Settings
@@ -85,6 +86,9 @@ class IdentityPolicy:
         self.do_not_track_name = settings.do_not_track_cookie_name
         self.do_not_track_value = re.compile(settings.do_not_track_cookie_value)
         self.ip_mask = IpMask(settings.ip_anonymise_octets, settings.ip_anonymise_ipv6_groups)
+        # The same load balancers and clients come back on every request: remember the answers.
+        self._trusted = lru_cache(maxsize=4096)(self._in_trusted_networks)
+        self._peer = lru_cache(maxsize=4096)(parse_ip)
 
     def resolve(self, request: CollectorRequest, now_s: float) -> Identity:
         if self.do_not_track_name is not None:
@@ -106,10 +110,13 @@ class IdentityPolicy:
         return Identity(anonymous=False, ip=ip, network_userid=network_userid, set_cookie=set_cookie)
 
     def is_trusted(self, address: IPAddress) -> bool:
+        return self._trusted(address)
+
+    def _in_trusted_networks(self, address: IPAddress) -> bool:
         return any(address in network for network in self.trusted)
 
     def client_ip(self, request: CollectorRequest) -> str | None:
-        peer = parse_ip(request.peer) if request.peer else None
+        peer = self._peer(request.peer) if request.peer else None
         if peer is None:
             return request.peer  # e.g. a Unix socket: keep what the server gave
         if not self.is_trusted(peer):
@@ -143,7 +150,7 @@ class IdentityPolicy:
         return client
 
     def _cookie(self, value: str, expires_s: float, request: CollectorRequest) -> str:
-        parts = [f"{self.cookie_name}={value}", f"Expires={formatdate(expires_s, usegmt=True)}"]
+        parts = [f"{self.cookie_name}={value}", f"Expires={_http_date(int(expires_s))}"]
         domain = self._domain(request.headers.get("origin"))
         if domain:
             parts.append(f"Domain={domain}")
@@ -157,6 +164,11 @@ class IdentityPolicy:
                 if any(host == domain or host.endswith("." + domain) for host in hosts):
                     return domain
         return self.fallback_domain
+
+
+@lru_cache(maxsize=16)
+def _http_date(seconds: int) -> str:
+    return formatdate(seconds, usegmt=True)
 
 
 def _host(origin: str) -> str:

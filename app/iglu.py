@@ -10,6 +10,7 @@ import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -39,13 +40,9 @@ class SchemaKey:
     format: str
     version: str  # MODEL-REVISION-ADDITION
 
-    @classmethod
-    def parse(cls, uri: str) -> SchemaKey | None:
-        match = IGLU_URI.match(uri)
-        if match is None:
-            return None
-        vendor, name, fmt, model, revision, addition = match.groups()
-        return cls(vendor, name, fmt, f"{model}-{revision}-{addition}")
+    @staticmethod
+    def parse(uri: str) -> SchemaKey | None:
+        return _parse_uri(uri)
 
     @property
     def uri(self) -> str:
@@ -58,6 +55,16 @@ class SchemaKey:
     def matches(self, vendor: str, name: str, model: str = "1") -> bool:
         """The criterion `iglu:vendor/name/jsonschema/model-*-*`."""
         return self.vendor == vendor and self.name == name and self.format == "jsonschema" and self.model == model
+
+
+@lru_cache(maxsize=4096)
+def _parse_uri(uri: str) -> SchemaKey | None:
+    """Cached: the same few schema URIs arrive on nearly every event."""
+    match = IGLU_URI.match(uri)
+    if match is None:
+        return None
+    vendor, name, fmt, model, revision, addition = match.groups()
+    return SchemaKey(vendor, name, fmt, f"{model}-{revision}-{addition}")
 
 
 def not_iglu(json: Any, error: str) -> Message:

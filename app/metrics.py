@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter as Tally
+from typing import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -57,6 +58,18 @@ class Metrics:
         if child is None:
             child = self._request_children[(route, status)] = self.requests.labels(route, str(status))
         child.inc()
+
+    def follow_inflight(self, records: Callable[[], float], size: Callable[[], float]) -> None:
+        """One process: the gauges read the batcher's counts at scrape time, costing requests nothing.
+        Several: each worker writes its own value as it changes (see `inflight`), for /metrics to add."""
+        if not self.multiprocess:
+            self.inflight_records.set_function(records)
+            self.inflight_bytes.set_function(size)
+
+    def inflight(self, records: int, size: int) -> None:
+        if self.multiprocess:
+            self.inflight_records.set(records)
+            self.inflight_bytes.set(size)
 
     def stored(self, outcomes: Tally[str], anonymous: bool) -> None:
         for outcome, count in outcomes.items():

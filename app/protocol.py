@@ -13,7 +13,7 @@ import binascii
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 import fastjsonschema
 import orjson
@@ -45,7 +45,12 @@ class Parsed:
 
 def decode_base64(value: str) -> bytes:
     """Either alphabet, padding optional, stray characters skipped (as Snowplow's decoder does)."""
-    data = NOT_BASE64.sub(b"", value.encode("ascii", "ignore").translate(URL_SAFE_TO_STANDARD))
+    translated = value.encode("ascii", "ignore").translate(URL_SAFE_TO_STANDARD)
+    try:  # the usual case: the decoder skips stray characters itself, and surplus padding is harmless
+        return base64.b64decode(translated + b"==")
+    except binascii.Error:
+        pass
+    data = NOT_BASE64.sub(b"", translated)
     data = data[: len(data) - len(data) % 4] if len(data) % 4 == 1 else data  # a lone sextet holds no byte
     try:
         return base64.b64decode(data + b"=" * (-len(data) % 4))
@@ -54,7 +59,16 @@ def decode_base64(value: str) -> bytes:
 
 
 def parse_query(query_string: str) -> RawEvent:
-    return dict(parse_qsl(query_string, keep_blank_values=True))
+    """Form-decoded (`+` is a space); a name without `=` has an empty value; the last of a repeated name wins."""
+    params = {}
+    for pair in query_string.split("&"):
+        if pair:
+            name, _, value = pair.partition("=")
+            # unquote_plus only where needed: most names and many values have nothing to decode
+            params[unquote_plus(name) if "%" in name or "+" in name else name] = (
+                unquote_plus(value) if "%" in value or "+" in value else value
+            )
+    return params
 
 
 def _input(field_name: str, value: str | None, expectation: str) -> Message:
@@ -66,12 +80,14 @@ class Protocol:
         self.max_events = max_events
         # Each event of a batch is validated alone against the `items` of its payload_data version.
         self._event_validators: dict[str, Callable[[Any], Any]] = {}
+        self._event_keys: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # (allowed, required)
         for version in PAYLOAD_DATA_VERSIONS:
             key = SchemaKey("com.snowplowanalytics.snowplow", "payload_data", "jsonschema", version)
             schema = registry.schema(key)
             if schema is None:
                 raise RuntimeError(f"schemas folder lacks {key.uri}")
             self._event_validators[version] = Registry.compile(schema["items"])
+            self._event_keys[version] = (frozenset(schema["items"]["properties"]), frozenset(schema["items"]["required"]))
 
     def parse(self, request: CollectorRequest) -> Parsed:
         if request.method == "POST":
@@ -107,9 +123,17 @@ class Protocol:
 
         query = parse_query(request.query_string)
         validate = self._event_validators[key.version]
+        allowed, required = self._event_keys[key.version]
         parsed = Parsed()
         for event in events:
-            problem = _event_problem(validate, event)
+            # The schema only asks for known keys, the required ones, and string values: checked
+            # directly here; the validator runs only to word what is wrong.
+            well_formed = (
+                isinstance(event, dict)
+                and required <= event.keys() <= allowed
+                and all(type(value) is str for value in event.values())
+            )
+            problem = None if well_formed else _event_problem(validate, event)
             if problem is None:
                 parsed.events.append({**event, **query})
             else:
