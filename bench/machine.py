@@ -27,6 +27,17 @@ def wrk_version() -> str:
     return first[0].split(" [")[0] if first else "wrk"
 
 
+def code_version() -> str:
+    """The commit measured, and whether app/ differed from it."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+        changes = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "app"], capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit.stdout.strip() + (" with local changes in app/" if changes.stdout.strip() else "")
+
+
 def describe(with_wrk: bool = False) -> dict[str, str]:
     import uvicorn
 
@@ -36,6 +47,7 @@ def describe(with_wrk: bool = False) -> dict[str, str]:
         "python": platform.python_version(),
         "uvicorn": uvicorn.__version__,
         "kernel": platform.release(),
+        "code": code_version(),
     }
     if with_wrk:
         info["wrk"] = wrk_version()
@@ -46,4 +58,4 @@ def summary(info: dict[str, str]) -> str:
     line = f"machine: {info['cpus']} CPUs ({info['cpu_model']}), Python {info['python']}, uvicorn {info['uvicorn']}"
     if "wrk" in info:
         line += f", {info['wrk']}"
-    return line + f", Linux {info['kernel']}"
+    return line + f", Linux {info['kernel']}; code: {info.get('code', 'unknown')}"

@@ -6,7 +6,7 @@ and a POST batch of 10, each stage on its own: identity, parse, enrich (with ent
 validation), serialise. Each figure is the median of several repeats, in microseconds per
 event, so a regression in the core shows without the noise of a server and a load generator.
 
-    python bench/pipeline.py            # about 20 s
+    python bench/pipeline.py            # about 45 s
     python bench/pipeline.py --short    # about 3 s, for CI; never fails on a number
 """
 
