@@ -17,7 +17,6 @@ import orjson
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
 
 
 def free_port() -> int:
