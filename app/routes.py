@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import zlib
+from urllib.parse import quote
 from typing import Any, Awaitable, Callable
 
 from app.batching import Batcher, Overloaded, SinkUnavailable
@@ -29,6 +30,7 @@ PIXEL = base64.b64decode("R0lGODlhAQABAPAAAP///wAAACH5BAUAAAAALAAAAAABAAEAAAICRA
 NO_CACHE = (b"cache-control", b"no-cache, no-store, must-revalidate")
 PIXEL_HEADERS = [(b"content-type", b"image/gif"), NO_CACHE]
 TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
+URL_RESERVED = ":/?#[]@!$&'()*+,;=%~"  # left as they are in a Location header
 ALLOWED_METHODS = {
     TP2_PATH: ("GET", "HEAD", "POST"),
     "/i": ("GET", "HEAD"),
@@ -132,7 +134,7 @@ class TrackingRoutes:
         if collected.set_cookie:
             answer.append((b"set-cookie", collected.set_cookie.encode("latin-1")))
         if target is not None:
-            return 302, answer + [(b"location", target.encode("latin-1")), NO_CACHE], b""
+            return 302, answer + [(b"location", _location(target)), NO_CACHE], b""
         if method == "POST":
             return 200, answer + TEXT, b"ok"
         return 200, answer + PIXEL_HEADERS, None if method == "HEAD" else PIXEL
@@ -181,6 +183,11 @@ class TrackingRoutes:
         if self.allowed_origins and origin.lower() not in self.allowed_origins:
             return []  # the browser will refuse to share the answer, and preflighted requests are not sent
         return [(b"access-control-allow-origin", origin.encode("latin-1")), (b"access-control-allow-credentials", b"true")]
+
+
+def _location(target: str) -> bytes:
+    """The target as a header value: non-ASCII and control characters (no header injection) escaped."""
+    return quote(target, safe=URL_RESERVED).encode("ascii")
 
 
 def _headers(scope: Scope) -> dict[str, str]:

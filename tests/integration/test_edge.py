@@ -51,6 +51,15 @@ def test_redirect_on_a_tracker_event_becomes_an_entity(collector_factory):
     assert [entity["data"] for entity in event["contexts"]["data"]] == [{"uri": target}]
 
 
+def test_redirect_target_is_escaped_in_the_location_header(collector_factory):
+    collector = collector_factory(env=REDIRECTS)
+    target = "https://shop.example.com/caf\u00e9?x=1\r\nSet-Cookie: evil=1"
+    response = httpx.get(f"{collector.url}/r/tp2", params={"u": target})
+    assert response.status_code == 302
+    assert response.headers["location"] == "https://shop.example.com/caf%C3%A9?x=1%0D%0ASet-Cookie:%20evil=1"
+    assert "evil" not in response.headers.get("set-cookie", "")
+
+
 @pytest.mark.parametrize(
     "params, reason",
     [
