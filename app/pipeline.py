@@ -1,7 +1,7 @@
 """One request through every stage: identity → protocol → enrichment → output lines.
 
 Plain Python over plain data: the HTTP layer hands in a CollectorRequest and gets back
-the lines to store and the cookie to answer with.
+the records to store and the cookie to answer with.
 """
 
 from __future__ import annotations

@@ -75,6 +75,18 @@ def post(url: str, *events: Any, headers: dict[str, str] | None = None, params: 
     return httpx.post(url + TP2, content=body, headers={**JSON, **(headers or {})}, params=params)
 
 
+def acknowledged_sender(url: str, acknowledged: list[str]) -> Callable[..., None]:
+    """send(*extra_events): POST three page views plus `extra_events`, which must get a 200; the page
+    views' event ids are appended to `acknowledged`, in the order they were acknowledged."""
+
+    def send(*extra_events: dict[str, Any]) -> None:
+        events = [page_view(page=f"request {len(acknowledged)}") for _ in range(3)]
+        assert post(url, *events, *extra_events).status_code == 200
+        acknowledged.extend(event["eid"] for event in events)
+
+    return send
+
+
 def pixel(url: str, params: dict[str, str], headers: dict[str, str] | None = None, path: str = "/i") -> httpx.Response:
     return httpx.get(url + path, params=params, headers=headers)
 

@@ -18,6 +18,7 @@ import orjson
 import pytest
 
 from http_support import (
+    acknowledged_sender,
     SCHEMA_VIOLATIONS,
     assert_valid_bad_row,
     page_view,
@@ -228,10 +229,7 @@ def test_spool_acknowledges_while_the_receiver_fails_and_delivers_in_order_after
     collector = started(collector_factory, http_env(receiver, COLLECTOR_SPOOL_DIR=str(spool)))
     acknowledged: list[str] = []
 
-    def send(*extra_events: dict) -> None:
-        events = [page_view(page=f"request {len(acknowledged)}") for _ in range(3)]
-        assert post(collector.url, *events, *extra_events).status_code == 200
-        acknowledged.extend(event["eid"] for event in events)
+    send = acknowledged_sender(collector.url, acknowledged)
 
     for _ in range(3):
         send()

@@ -18,6 +18,7 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from http_support import (
+    acknowledged_sender,
     SCHEMA_VIOLATIONS,
     assert_valid_bad_row,
     page_view,
@@ -263,10 +264,7 @@ def test_spool_acknowledges_during_the_outage_and_delivers_everything_in_order_a
     collector = started(collector_factory, kafka_env(mock, COLLECTOR_SPOOL_DIR=str(spool)))
     acknowledged: list[str] = []
 
-    def send(*extra_events: dict) -> None:
-        events = [page_view(page=f"request {len(acknowledged)}") for _ in range(3)]
-        assert post(collector.url, *events, *extra_events).status_code == 200
-        acknowledged.extend(event["eid"] for event in events)
+    send = acknowledged_sender(collector.url, acknowledged)
 
     for _ in range(3):
         send()
