@@ -16,6 +16,7 @@ from app.sinks.base import Record
 
 log = logging.getLogger(__name__)
 RETRIED_STATUSES = frozenset({408, 429})
+PROBE_INTERVAL_S = 1.0
 
 
 class HttpSink:
@@ -27,6 +28,7 @@ class HttpSink:
         self.backoff_s = backoff_s
         self.client = httpx.Client(timeout=timeout_s)
         self._failing = True  # until the receiver has answered once: /sink-health stays 503 at start
+        self._probed_at = float("-inf")
 
     def write(self, records: list[Record]) -> None:
         if not records:
@@ -51,14 +53,18 @@ class HttpSink:
         raise OSError(f"http sink {self.url}: {problem} after {attempt} attempt(s)")
 
     def healthy(self) -> bool:
-        if self._failing:  # with no traffic a failed sink would never be retried: ask the receiver
+        """Asks the receiver (at most once a second): with no traffic, a failure or a recovery
+        would otherwise go unseen, and a load balancer would keep or withhold traffic wrongly."""
+        now = time.monotonic()
+        if now - self._probed_at >= PROBE_INTERVAL_S:
+            self._probed_at = now
             try:
                 status = self.client.head(self.url).status_code
                 # 501: the receiver is up but has no HEAD (a POST-only endpoint). Counting it as
                 # failing kept /sink-health at 503 from start, so no traffic ever came to heal it.
                 self._failing = status >= 500 and status != 501
             except httpx.HTTPError:
-                pass
+                self._failing = True
         return not self._failing
 
     def tick(self) -> None:

@@ -183,6 +183,15 @@ def test_a_receiver_that_only_takes_post_still_makes_the_service_ready(collector
         receiver.close()
 
 
+def test_readiness_follows_the_receiver_while_no_events_flow(receiver, collector_factory):
+    collector = started(collector_factory, http_env(receiver))
+    receiver.mode = "fail"
+    wait_until(lambda: sink_health(collector.url) == 503)  # noticed without a single write
+    receiver.mode = "ok"
+    wait_until(lambda: sink_health(collector.url) == 200)
+    assert receiver.batches == []
+
+
 def test_failing_receiver_gives_503_then_recovers_by_itself_and_acknowledged_events_arrive_as_sent(receiver, collector_factory):
     collector = started(collector_factory, http_env(receiver, COLLECTOR_RETRY_AFTER_SECONDS="7"))
     during = Load(collector.url, senders=2, batch_size=5).start()
