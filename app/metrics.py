@@ -51,7 +51,9 @@ class Metrics:
         self.sink_healthy = Gauge(
             "collector_sink_healthy", "1 while every worker's sinks accept writes", registry=registry, multiprocess_mode="livemin"
         )
+        # Labelled children, looked up once: `labels()` on every request would cost more than the count.
         self._request_children: dict[tuple[str, int], Counter] = {}
+        self._event_children: dict[str, Counter] = {}
 
     def request(self, route: str, status: int) -> None:
         child = self._request_children.get((route, status))
@@ -73,7 +75,10 @@ class Metrics:
 
     def stored(self, outcomes: Tally[str], anonymous: bool) -> None:
         for outcome, count in outcomes.items():
-            self.events.labels(outcome).inc(count)
+            child = self._event_children.get(outcome)
+            if child is None:
+                child = self._event_children[outcome] = self.events.labels(outcome)
+            child.inc(count)
         if anonymous:
             self.anonymous_events.inc(sum(outcomes.values()))
 
