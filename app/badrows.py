@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 
@@ -17,7 +16,7 @@ from app.clock import iso_from_ms
 from app.iglu import Message
 from app.identity import Identity
 from app.privacy import IpMask
-from app.protocol import RawEvent, Violation
+from app.protocol import RawEvent, Violation, parse_query
 from app.request import CollectorRequest
 
 BADROWS = "iglu:com.snowplowanalytics.snowplow.badrows"
@@ -42,12 +41,13 @@ TEXT_INTEGERS = frozenset({"txn_id"})
 
 
 class BadRows:
-    def __init__(self, collector_name: str, v_collector: str, ip_mask: IpMask) -> None:
+    def __init__(self, collector_name: str, v_collector: str, ip_mask: IpMask, client_ip_header: str | None) -> None:
         self.processor = {"artifact": collector_name, "version": __version__}
         self.collector = v_collector[:32]
         self.ip_mask = ip_mask
         # With IP anonymisation on, forwarding headers would give the full address away.
-        self.always_dropped = ANONYMOUS_DROPS if ip_mask.enabled else frozenset({"cookie"})
+        self.identifying = ANONYMOUS_DROPS | ({client_ip_header.lower()} if client_ip_header else set())
+        self.always_dropped = self.identifying if ip_mask.enabled else frozenset({"cookie"})
 
     def _row(self, schema: str, failure: dict[str, Any], payload: Any) -> dict[str, Any]:
         return {"schema": schema, "data": {"processor": self.processor, "failure": failure, "payload": payload}}
@@ -59,7 +59,7 @@ class BadRows:
         payload = {
             "vendor": VENDOR,
             "version": _adapter(request),
-            "querystring": self._parameters(_query_pairs(request)),
+            "querystring": self._parameters(parse_query(request.query_string).items()),
             "contentType": _cap(request.content_type, CONTENT_TYPE_CAP),
             "body": violation.body,
             "collector": self.collector,
@@ -102,7 +102,7 @@ class BadRows:
 
     def _context(self, request: CollectorRequest, identity: Identity) -> dict[str, Any]:
         """What the collector saw of the request, less what anonymisation forbids."""
-        drop = ANONYMOUS_DROPS if identity.anonymous else self.always_dropped
+        drop = self.identifying if identity.anonymous else self.always_dropped
         headers = [f"{name}: {value}"[:HEADER_CAP] for name, value in request.headers.items() if name not in drop]
         return {
             "hostname": _cap(request.hostname, URI_CAP),
@@ -136,10 +136,6 @@ class BadRows:
 
 def _adapter(request: CollectorRequest) -> str:
     return "tp2" if request.path.endswith("/tp2") else "tp1"
-
-
-def _query_pairs(request: CollectorRequest) -> list[tuple[str, str]]:
-    return parse_qsl(request.query_string, keep_blank_values=True)
 
 
 def _cap(value: str | None, limit: int) -> str | None:

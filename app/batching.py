@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from app.metrics import Metrics
 from app.sinks.base import Record, Sink
@@ -56,7 +59,10 @@ class Batcher:
         self.inflight_records = 0
         self.inflight_bytes = 0
         metrics.follow_inflight(lambda: self.inflight_records, lambda: self.inflight_bytes)
-        self._queue: list[_Waiting] = []
+        self._queue: deque[_Waiting] = deque()
+        # Every sink call runs on this one thread: sinks need no locks of their own, and a busy
+        # shared thread pool (health probes, registry lookups) cannot delay a group commit.
+        self._sink_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink")
         self._queued_records = 0
         self._queued_bytes = 0
         self._arrived = asyncio.Event()
@@ -66,7 +72,6 @@ class Batcher:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self.healthy()  # every worker reports its sinks' health from the start, not only after a write
         self._task = asyncio.create_task(self._run(), name="batcher")
 
     def mark_draining(self) -> None:
@@ -110,14 +115,18 @@ class Batcher:
         self.metrics.inflight(self.inflight_records, self.inflight_bytes)
 
     async def _run(self) -> None:
+        last_tick = time.monotonic()
         while True:
+            if time.monotonic() - last_tick >= IDLE_TICK_S:  # busy or idle: files still rotate by age
+                await self._on_sink_thread(self._tick)
+                last_tick = time.monotonic()
             if not self._queue:
                 if self._closing:
                     return
                 try:
                     await asyncio.wait_for(self._arrived.wait(), IDLE_TICK_S)
                 except TimeoutError:
-                    await asyncio.to_thread(self._tick)
+                    pass
                 continue
             if self.max_wait_s and not self._full.is_set() and not self._closing:
                 try:  # let concurrent requests join this batch
@@ -135,7 +144,7 @@ class Batcher:
             count = len(head.good) + len(head.bad)
             if batch and (records + count > self.max_records or size + head.size > self.max_bytes):
                 break
-            batch.append(self._queue.pop(0))
+            batch.append(self._queue.popleft())
             records += count
             size += head.size
         self._queued_records -= records
@@ -151,7 +160,7 @@ class Batcher:
         bad = [line for waiting in batch for line in waiting.bad]
         started = time.perf_counter()
         try:
-            await asyncio.to_thread(self._write_sinks, good, bad)
+            await self._on_sink_thread(self._write_sinks, good, bad)
         except Exception as error:  # any sink failure releases the batch with 503, never a crash
             log.error("sink write failed for %d records: %s", len(good) + len(bad), error)
             outcome: BaseException | None = SinkUnavailable(str(error))
@@ -170,9 +179,15 @@ class Batcher:
         self.good.write(good)
         self.bad.write(bad)
 
+    async def _on_sink_thread(self, work: Callable[..., None], *args: Any) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._sink_thread, work, *args)
+
     def _tick(self) -> None:
-        self.good.tick()
-        self.bad.tick()
+        try:
+            self.good.tick()
+            self.bad.tick()
+        except Exception as error:  # housekeeping must never stop the writer
+            log.error("sink housekeeping failed: %s", error)
 
     async def close(self) -> None:
         """Store everything already accepted, then close the sinks."""
@@ -180,7 +195,8 @@ class Batcher:
         self._arrived.set()
         if self._task is not None:
             await self._task
-        await asyncio.to_thread(self._close_sinks)
+        await self._on_sink_thread(self._close_sinks)
+        self._sink_thread.shutdown()
 
     def _close_sinks(self) -> None:
         self.good.close()

@@ -7,6 +7,7 @@ A failing event still yields its partial enrichment: the bad row carries it.
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ import orjson
 
 from app import __version__
 from app.clock import MAX_MS, MIN_MS, iso_from_ms
-from app.identity import Identity
+from app.identity import Identity, canonical_ip, parse_ip
 from app.privacy import IpMask
 from app.iglu import Message, Registry, SchemaKey, parse_self_describing
 from app.protocol import RawEvent, decode_base64
@@ -31,8 +32,10 @@ INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 PLATFORMS = frozenset({"web", "mob", "pc", "srv", "app", "tv", "cnsl", "iot", "headset"})
 # \Z, not $: `$` also matches before a final newline, which would let "<uuid>\n" through into the output.
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
-INTEGER = re.compile(r"^[+-]?[0-9]+\Z")
-DIMENSIONS = re.compile(r"^([0-9]+)x([0-9]+)$")
+# Digit counts are capped so that int() never meets a huge number (and never raises for one).
+INTEGER = re.compile(r"^[+-]?[0-9]{1,18}\Z")
+DIMENSIONS = re.compile(r"^([0-9]{1,10})x([0-9]{1,10})\Z")
+IP_SEPARATORS = re.compile(r"[,| ]")
 # Tabs become four spaces and other control characters go, so every value is TSV-safe.
 TSV_SAFE = {**{code: None for code in range(32)}, 9: "    ", 127: None}
 
@@ -73,7 +76,7 @@ def to_decimal(value: str) -> float | None:
         number = Decimal(value)
     except InvalidOperation:
         raise ParseError("not a decimal number") from None
-    if not number.is_finite():
+    if not number.is_finite() or not math.isfinite(float(number)):
         raise ParseError("not a finite decimal number")
     return float(number)
 
@@ -109,7 +112,10 @@ def to_event(value: str) -> str:
 
 
 def first_ip_token(value: str) -> str:
-    return re.split(r"[,| ]", value.strip(), maxsplit=1)[0]
+    """The first of a `,`/`|`/space separated list; an address in canonical form, anything else made TSV-safe."""
+    token = clean(IP_SEPARATORS.split(value.strip(), maxsplit=1)[0])
+    address = parse_ip(token)
+    return canonical_ip(address) if address is not None else token
 
 
 # parameter → (field, conversion). Legacy aliases map to the same field.
@@ -273,7 +279,9 @@ class Enricher:
                 except ParseError as why:
                     reports.append(_parse_error(name, target, str(why)))
                     continue
-                if converted is None or converted == "":
+                if converted == "":
+                    continue  # nothing left once cleaned (`ip=,`, say): absent, like an empty value
+                if converted is None:
                     event.pop(target, None)
                 else:
                     event[target] = converted

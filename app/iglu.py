@@ -7,6 +7,7 @@ A failure is returned as the bad-row message that Snowplow would write (`IgluErr
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -64,6 +65,8 @@ def _parse_uri(uri: str) -> SchemaKey | None:
     if match is None:
         return None
     vendor, name, fmt, model, revision, addition = match.groups()
+    if vendor.startswith(".") or ".." in vendor:
+        return None  # it would name a path outside the registry's folder
     return SchemaKey(vendor, name, fmt, f"{model}-{revision}-{addition}")
 
 
@@ -159,7 +162,8 @@ class Registry:
         self.ttl_s = ttl_s
         self.negative_ttl_s = negative_ttl_s
         self._local: dict[SchemaKey, _Resolved] = {}
-        self._remote: OrderedDict[SchemaKey, _Resolved] = OrderedDict()
+        self._cache: OrderedDict[SchemaKey, _Resolved] = OrderedDict()  # remote schemas and all misses
+        self._lock = threading.Lock()
 
     @property
     def may_block(self) -> bool:
@@ -189,20 +193,22 @@ class Registry:
         if local is not None:
             return local
         now = time.monotonic()
-        cached = self._remote.get(key)
-        if cached is not None and cached.expires > now:
-            self._remote.move_to_end(key)
-            return cached
+        with self._lock:  # with remote registries, lookups run in several threads at once
+            cached = self._cache.get(key)
+            if cached is not None and cached.expires > now:
+                self._cache.move_to_end(key)
+                return cached
         schema = self.schema(key)
-        if schema is not None or not self.remotes:
-            compiled = self._compile_or_refuse(schema) if schema is not None else None
-            resolved = self._local[key] = _Resolved(compiled, list(_LOCAL_NOT_FOUND), 0)
+        if schema is not None:
+            resolved = self._local[key] = _Resolved(self._compile_or_refuse(schema), [], 0)
             return resolved
-        resolved = self._ask_remotes(key, now)
-        self._remote[key] = resolved
-        self._remote.move_to_end(key)
-        while len(self._remote) > self.cache_size:
-            self._remote.popitem(last=False)
+        # A miss is kept in the bounded cache, never for good: clients choose which keys they send.
+        resolved = self._ask_remotes(key, now) if self.remotes else _Resolved(None, list(_LOCAL_NOT_FOUND), now + self.negative_ttl_s)
+        with self._lock:
+            self._cache[key] = resolved
+            self._cache.move_to_end(key)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
         return resolved
 
     def _ask_remotes(self, key: SchemaKey, now: float) -> _Resolved:
@@ -214,6 +220,10 @@ class Registry:
                 return _Resolved(self._compile_or_refuse(schema), [], now + self.ttl_s)
             history.append({"repository": remote.name, "errors": [error], "attempts": 1, "lastAttempt": iso_now()})
         return _Resolved(None, history, now + self.negative_ttl_s)
+
+    def close(self) -> None:
+        for remote in self.remotes:
+            remote.close()
 
     def problem(self, key: SchemaKey) -> str | None:
         """Why the local schema `key` cannot be used, or None when it compiles."""

@@ -32,7 +32,7 @@ class RemoteRepository:
         self.client = httpx.Client(timeout=timeout_s, headers=headers)
 
     def fetch(self, path: str) -> tuple[dict[str, Any] | None, dict[str, str]]:
-        """(schema, None-like error) — the error is Iglu's: NotFound, RepoFailure or ClientFailure."""
+        """(schema, {}) when found, else (None, Iglu's error: NotFound, RepoFailure or ClientFailure)."""
         try:
             response = self.client.get(f"{self.base}/{path}")
         except httpx.HTTPError as error:

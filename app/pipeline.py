@@ -49,7 +49,7 @@ class Pipeline:
             max_entities=settings.max_entities_per_event,
             max_json_depth=settings.max_json_depth,
         )
-        self.badrows = BadRows(settings.name, self.enricher.v_collector, self.identity.ip_mask)
+        self.badrows = BadRows(settings.name, self.enricher.v_collector, self.identity.ip_mask, settings.client_ip_header)
         self.max_payload_bytes = settings.max_payload_bytes
         self.format_event = FORMATS[settings.output_format]
         self.partition_key = settings.partition_key

@@ -47,6 +47,10 @@ class Rejected(Exception):
         self.status = status
 
 
+class ClientGone(Exception):
+    """The client hung up before its request was complete: there is nobody to answer."""
+
+
 class TrackingRoutes:
     def __init__(self, pipeline: Pipeline, batcher: Batcher, fallback: ASGIApp, metrics: Metrics, settings: Settings) -> None:
         self.pipeline = pipeline
@@ -77,6 +81,8 @@ class TrackingRoutes:
         cors = self._cors(headers)
         try:
             status, response_headers, body = await self._track(scope, receive, route, headers, cors)
+        except ClientGone:
+            return
         except Rejected as rejected:
             status, response_headers, body = rejected.status, cors + TEXT, str(rejected).encode()
             if status == 413:  # the rest of the body was never read: the connection cannot be reused
@@ -148,6 +154,8 @@ class TrackingRoutes:
         size = 0
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone  # a partial body is not a payload: record nothing
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.drop_bytes:
@@ -164,17 +172,22 @@ class TrackingRoutes:
         return body
 
     def _gunzip(self, body: bytes, too_large: Rejected) -> bytes:
-        """Decompress, holding the result to the drop limit: a zip bomb is a 413, not an out-of-memory."""
-        inflater = zlib.decompressobj(wbits=31)
-        try:
-            data = inflater.decompress(body, self.drop_bytes + 1)
-        except zlib.error as error:
-            raise Rejected(400, f"body is not valid gzip: {error}") from None
-        if len(data) > self.drop_bytes or inflater.unconsumed_tail:
-            raise too_large
-        if not inflater.eof:
-            raise Rejected(400, "body is not valid gzip: truncated")
-        return data
+        """Inflate every gzip member, holding the result to the drop limit: a zip bomb is a 413,
+        not an out-of-memory."""
+        inflated = b""
+        rest = body
+        while rest:
+            inflater = zlib.decompressobj(wbits=31)
+            try:
+                inflated += inflater.decompress(rest, self.drop_bytes + 1 - len(inflated))
+            except zlib.error as error:
+                raise Rejected(400, f"body is not valid gzip: {error}") from None
+            if len(inflated) > self.drop_bytes or inflater.unconsumed_tail:
+                raise too_large
+            if not inflater.eof:
+                raise Rejected(400, "body is not valid gzip: truncated")
+            rest = inflater.unused_data  # a second member follows (gzip allows several)
+        return inflated
 
     def _cors(self, headers: dict[str, str]) -> Headers:
         origin = headers.get("origin", "").split(" ", 1)[0]

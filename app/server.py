@@ -115,12 +115,16 @@ def create_app(settings: Settings | None = None) -> TrackingRoutes:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         batcher.start()
+        # Every worker reports its sinks' health from the start, not only after a write; asking a
+        # broker can take a while, so not on the event loop.
+        await asyncio.to_thread(batcher.healthy)
         install_drain(settings.drain_seconds, batcher.mark_draining)
         try:
             yield
         finally:
             await batcher.close()
             metrics.close()
+            registry.close()
 
     api = FastAPI(title="Snowplow-compatible collector", version=__version__, lifespan=lifespan)
 

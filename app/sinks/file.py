@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from app.sinks.base import Record
-from app.sinks.disk import fsync_dir
+from app.sinks.disk import fsync_dir, write_all
 
 log = logging.getLogger(__name__)
 PART = ".part"
@@ -31,13 +31,6 @@ class _OpenFile:
     opened_at: float
     inode: tuple[int, int]
 
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
 
 
 class FileSink:
@@ -91,9 +84,14 @@ class FileSink:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
         path = self.directory / f"{stamp}-{os.getpid()}-{self._sequence:04d}.jsonl{PART}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        fsync_dir(self.directory)
-        status = os.fstat(fd)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fsync_dir(self.directory)
+            status = os.fstat(fd)
+        except OSError:  # during a disk fault: neither a descriptor nor an empty file may pile up
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            raise
         return _OpenFile(fd, path, 0, time.monotonic(), (status.st_dev, status.st_ino))
 
     def _still_ours(self, current: _OpenFile) -> bool:
@@ -115,7 +113,7 @@ class FileSink:
                 self._file = self._open()
             current = self._file
             try:
-                _write_all(current.fd, data)
+                write_all(current.fd, data)
                 os.fsync(current.fd)
             except OSError:
                 self._undo(current)
@@ -163,11 +161,17 @@ class FileSink:
         return not self._failing
 
     def _probe(self) -> bool:
-        """After a failure: can a file be created in the folder again?"""
+        """After a failure: can the folder take a written and synced file again? (A full disk
+        still lets an empty file be created.)"""
         probe = self.directory / f".probe-{os.getpid()}"
         try:
-            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT, 0o644))
-            probe.unlink()
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                write_all(fd, b"probe\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+                probe.unlink(missing_ok=True)
         except OSError:
             return False
         return True

@@ -63,8 +63,14 @@ class NatsSink:
                 await asyncio.sleep(RECONNECT_WAIT_S)
                 continue
             jetstream = client.jetstream(timeout=self.ack_timeout_s)
-            if self.stream:
-                await self._ensure_stream(jetstream)
+            try:
+                if self.stream:
+                    await self._ensure_stream(jetstream)
+            except Exception as error:  # JetStream off, or no answer yet: start over, leak nothing
+                log.warning("nats %s: stream %s not ready: %s", self.output, self.stream, error)
+                await client.close()
+                await asyncio.sleep(RECONNECT_WAIT_S)
+                continue
             self._client, self._jetstream = client, jetstream
             log.info("nats %s connected", self.output)
             return
@@ -107,7 +113,14 @@ class NatsSink:
     def healthy(self) -> bool:
         connected = self._client is not None and self._client.is_connected
         if connected and self._failing:
-            self._failing = False  # reconnected since the failure: let writes try again
+            # Connected is not enough (JetStream may be off, the stream gone): ask JetStream whether
+            # a stream takes this subject.
+            probe = asyncio.run_coroutine_threadsafe(self._jetstream.find_stream_name_by_subject(self.subject), self._loop)
+            try:
+                probe.result(self.ack_timeout_s)
+                self._failing = False
+            except Exception:  # any failure to answer means not ready yet
+                probe.cancel()
         return connected and not self._failing
 
     def tick(self) -> None:

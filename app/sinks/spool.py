@@ -7,7 +7,8 @@ While anything is spooled, new batches queue behind it, so what was acknowledged
 broker in the order it was acknowledged. Past the size bound the spool refuses (503).
 
 Each process spools into a folder of its own, holding a lock on it; at start a process adopts
-the batches of folders whose owner died, ahead of its own.
+the batches of folders whose owner died, numbered after any its own folder still holds (a
+reused process id), so that no batch is ever overwritten.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from pathlib import Path
 import orjson
 
 from app.sinks.base import Record, Sink
-from app.sinks.disk import fsync_dir
+from app.sinks.disk import fsync_dir, write_all
 
 log = logging.getLogger(__name__)
 BATCH = ".batch"
+FAILED = ".failed"
 MAX_BACKOFF_S = 5.0
-
+CLOSE_WAIT_S = 30.0
 
 
 class Spool:
@@ -40,7 +42,10 @@ class Spool:
         self._lock_fd = os.open(self.folder / ".lock", os.O_WRONLY | os.O_CREAT, 0o644)
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._guard = threading.Condition()
-        self._sequence = 0
+        for temporary in self.folder.glob("*.tmp"):  # a batch whose write never finished was never acknowledged
+            temporary.unlink()
+        # A reused process id finds batches of an earlier process here: number on after them.
+        self._sequence = max((int(path.stem) for path in self.folder.glob(f"*{BATCH}")), default=0)
         self._adopt_orphans(directory)
         self._spooled = sorted(self.folder.glob(f"*{BATCH}"))
         self._bytes = sum(path.stat().st_size for path in self._spooled)
@@ -54,21 +59,19 @@ class Spool:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                os.close(fd)
                 continue  # a live process owns it
+            try:  # held until every batch is moved, so two starting workers never adopt the same one
+                for path in sorted(folder.glob(f"*{BATCH}")):
+                    path.rename(self._next_path())
+                fsync_dir(self.folder)
+                log.info("spool adopted the batches left in %s", folder.name)
             finally:
                 os.close(fd)
-            for path in sorted(folder.glob(f"*{BATCH}")):
-                path.rename(self._next_path())
-            fsync_dir(self.folder)
-            log.info("spool adopted the batches left in %s", folder.name)
 
     def _next_path(self) -> Path:
         self._sequence += 1
         return self.folder / f"{self._sequence:012d}{BATCH}"
-
-    @property
-    def spooled_batches(self) -> int:
-        return len(self._spooled)
 
     def write(self, records: list[Record]) -> None:
         if not records:
@@ -87,14 +90,11 @@ class Spool:
         data = b"".join(orjson.dumps([record.id, record.key, record.data.decode()]) + b"\n" for record in records)
         if self._bytes + len(data) > self.max_bytes:
             raise OSError(f"spool full: {self._bytes} bytes waiting for the {self.name} sink")
-        while True:  # adopted batches may already hold the next numbers
-            path = self._next_path()
-            if not path.exists():
-                break
+        path = self._next_path()
         temporary = path.with_suffix(".tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            os.write(fd, data)
+            write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -112,7 +112,12 @@ class Spool:
                 if self._closing:
                     return
                 oldest = self._spooled[0]
-            records = [Record(data.encode(), record_id, key) for record_id, key, data in map(orjson.loads, oldest.read_bytes().splitlines())]
+            try:
+                records = [Record(data.encode(), record_id, key) for record_id, key, data in map(orjson.loads, oldest.read_bytes().splitlines())]
+            except (OSError, ValueError) as error:  # never written whole: set aside, not retried forever
+                log.error("spooled batch %s unreadable, kept as %s: %s", oldest.name, FAILED, error)
+                self._done_with(oldest, oldest.with_suffix(FAILED))
+                continue
             try:
                 self.inner.write(records)
             except Exception as error:
@@ -122,11 +127,17 @@ class Spool:
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
                 continue
             backoff = 0.1
-            with self._guard:
-                size = oldest.stat().st_size
-                oldest.unlink()
-                self._spooled.pop(0)
-                self._bytes -= size
+            self._done_with(oldest)
+
+    def _done_with(self, batch: Path, keep_as: Path | None = None) -> None:
+        with self._guard:
+            size = batch.stat().st_size
+            if keep_as is None:
+                batch.unlink()
+            else:
+                batch.rename(keep_as)
+            self._spooled.pop(0)
+            self._bytes -= size
 
     def healthy(self) -> bool:
         return self.inner.healthy()  # readiness reports the broker; the spool still accepts meanwhile
@@ -138,8 +149,11 @@ class Spool:
         with self._guard:
             self._closing = True
             self._guard.notify_all()
-        self._sender.join(10)
-        self.inner.close()
+        self._sender.join(CLOSE_WAIT_S)
+        if self._sender.is_alive():  # still inside a send: closing the sink under it would break it
+            log.warning("spool sender still sending at close; the %s sink is left open", self.name)
+        else:
+            self.inner.close()
         if self._spooled:
             log.warning("%d spooled batches left for the next start", len(self._spooled))
         os.close(self._lock_fd)
