@@ -25,6 +25,8 @@ from pydantic_settings import (
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+DOMAIN = re.compile(r"^[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\Z")
+HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 PRIVATE_AND_LOOPBACK = [
     "127.0.0.0/8",
     "::1/128",
@@ -187,7 +189,20 @@ class Settings(BaseSettings):
     @field_validator("cookie_domains")
     @classmethod
     def _no_leading_dot(cls, value: list[str]) -> list[str]:
-        return [d.lstrip(".").lower() for d in value]
+        return [_domain(d.lstrip(".")).lower() for d in value]
+
+    @field_validator("cookie_fallback_domain")
+    @classmethod
+    def _fallback_domain(cls, value: str | None) -> str | None:
+        return None if value is None else _domain(value.lstrip("."))
+
+    @field_validator("cors_extra_headers")
+    @classmethod
+    def _header_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not HEADER_NAME.match(name):
+                raise ValueError(f"{name!r} is not an HTTP header name")
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -214,6 +229,13 @@ def _config_file_from(*sources: PydanticBaseSettingsSource) -> Path | None:
                 raise ConfigError(f"config: file not found: {path}")
             return path
     return None
+
+
+def _domain(value: str) -> str:
+    """Values go into every Set-Cookie header: a domain name, nothing that could break the header."""
+    if not DOMAIN.match(value):
+        raise ValueError(f"{value!r} is not a domain name")
+    return value
 
 
 class ConfigError(Exception):

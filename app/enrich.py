@@ -20,6 +20,7 @@ import orjson
 from app import __version__
 from app.clock import MAX_MS, MIN_MS, iso_from_ms
 from app.identity import Identity, canonical_ip, parse_ip
+from app.ids import UUID
 from app.privacy import IpMask
 from app.iglu import Message, Registry, SchemaKey, parse_self_describing
 from app.protocol import RawEvent, decode_base64
@@ -31,7 +32,6 @@ CONTEXTS_OUT = f"iglu:{SNOWPLOW}/contexts/jsonschema/1-0-1"
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 PLATFORMS = frozenset({"web", "mob", "pc", "srv", "app", "tv", "cnsl", "iot", "headset"})
 # \Z, not $: `$` also matches before a final newline, which would let "<uuid>\n" through into the output.
-UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 # Digit counts are capped so that int() never meets a huge number (and never raises for one).
 INTEGER = re.compile(r"^[+-]?[0-9]{1,18}\Z")
 DIMENSIONS = re.compile(r"^([0-9]{1,10})x([0-9]{1,10})\Z")

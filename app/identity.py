@@ -15,11 +15,11 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from app.config import Settings
+from app.ids import UUID
 from app.privacy import IpMask
 from app.request import CollectorRequest
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 FORWARDED_FOR = re.compile(r'(?:^|[;,\s])for\s*=\s*("[^"]*"|[^;,\s]+)', re.IGNORECASE)
 DAY = 86400
 

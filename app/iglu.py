@@ -19,13 +19,13 @@ import fastjsonschema
 import orjson
 
 from app.clock import iso_now
+from app.ids import UUID_PATTERN
 from app.iglu_remote import RemoteRepository
 
 # \Z, not $: `$` also matches before a final newline, so "<uuid>\n" or "iglu:...\n" would pass.
 IGLU_URI = re.compile(
     r"^iglu:([a-zA-Z0-9\-_.]+)/([a-zA-Z0-9\-_]+)/([a-zA-Z0-9\-_]+)/([1-9][0-9]*|0)-([0-9]+)-([0-9]+)\Z"
 )
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z"
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
 LOCAL_REPOSITORY = "local schemas"
 # The local folder's part of every failed lookup; its time is filled in when reported.

@@ -96,30 +96,29 @@ class Protocol:
         return Parsed(events=[event] if event else [])
 
     def _parse_post(self, request: CollectorRequest) -> Parsed:
-        body_text = request.body.decode("utf-8", "replace")
         media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
         if media_type not in JSON_TYPES:
             expectation = "expected application/json or text/plain"
-            return _payload_violation([_input("contentType", request.content_type, expectation)], body_text)
+            return _payload_violation([_input("contentType", request.content_type, expectation)], _text(request.body))
         if not request.body.strip():
             return _payload_violation([_input("body", None, "empty body: expected a payload_data JSON")], None)
         try:
             payload = orjson.loads(request.body)
         except orjson.JSONDecodeError as error:
-            return _payload_violation([{"field": "body", "value": body_text, "error": f"invalid JSON: {error}"}], body_text)
+            return _payload_violation([{"field": "body", "value": _text(request.body), "error": f"invalid JSON: {error}"}], _text(request.body))
 
         described = parse_self_describing(payload)
         if isinstance(described, dict):
-            return _payload_violation([described], body_text)
+            return _payload_violation([described], _text(request.body))
         key, events = described
         if not key.matches("com.snowplowanalytics.snowplow", "payload_data") or key.version not in self._event_validators:
             criterion = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-*"
-            return _payload_violation([{"schemaKey": key.uri, "schemaCriterion": criterion}], body_text)
+            return _payload_violation([{"schemaKey": key.uri, "schemaCriterion": criterion}], _text(request.body))
         if not isinstance(events, list) or not events:
-            return _payload_violation([_input("data", None, "a non-empty array of events")], body_text)
+            return _payload_violation([_input("data", None, "a non-empty array of events")], _text(request.body))
         if len(events) > self.max_events:
             expectation = f"at most {self.max_events} events per request, not {len(events)}: send smaller batches"
-            return _payload_violation([_input("data", None, expectation)], body_text)
+            return _payload_violation([_input("data", None, expectation)], _text(request.body))
 
         query = parse_query(request.query_string)
         validate = self._event_validators[key.version]
@@ -153,6 +152,11 @@ def _event_problem(validate: Callable[[Any], Any], event: Any) -> Message | None
         # The bad-row schema caps an expectation at 256 characters; an unknown key can be longer.
         return _input("data", None, expectation[:EXPECTATION_CAP])
     return None
+
+
+def _text(body: bytes) -> str:
+    """The body as a bad row keeps it; decoded only when there is a bad row to keep it in."""
+    return body.decode("utf-8", "replace")
 
 
 def _payload_violation(messages: list[Message], body: str | None) -> Parsed:

@@ -21,9 +21,6 @@ class CollectorRequest:
     received_ms: int = 0
     hostname: str | None = field(default=None)
 
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name)
-
     @property
     def content_type(self) -> str | None:
         return self.headers.get("content-type")

@@ -1,0 +1,7 @@
+"""The one UUID pattern: the canonical 8-4-4-4-12 hex form, either case (event ids, session ids,
+the collector cookie, the Iglu `uuid` format). `\\Z`, not `$`, so a trailing newline never passes."""
+
+import re
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z"
+UUID = re.compile(UUID_PATTERN)
