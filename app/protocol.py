@@ -105,7 +105,8 @@ class Protocol:
         try:
             payload = orjson.loads(request.body)
         except orjson.JSONDecodeError as error:
-            return _payload_violation([{"field": "body", "value": _text(request.body), "error": f"invalid JSON: {error}"}], _text(request.body))
+            text = _text(request.body)
+            return _payload_violation([{"field": "body", "value": text, "error": f"invalid JSON: {error}"}], text)
 
         described = parse_self_describing(payload)
         if isinstance(described, dict):
