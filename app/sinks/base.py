@@ -13,6 +13,10 @@ class Record:
     key: str  # partition key: keeps one user's events in order on one partition
 
 
+class Refused(OSError):
+    """The receiver answered and will not take this batch, ever (an HTTP 4xx): retrying is futile."""
+
+
 class Sink(Protocol):
     name: str
 

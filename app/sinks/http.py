@@ -12,7 +12,7 @@ import time
 
 import httpx
 
-from app.sinks.base import Record
+from app.sinks.base import Record, Refused
 
 log = logging.getLogger(__name__)
 RETRIED_STATUSES = frozenset({408, 429})
@@ -46,7 +46,8 @@ class HttpSink:
                     return
                 problem = f"HTTP {response.status_code}"
                 if response.status_code < 500 and response.status_code not in RETRIED_STATUSES:
-                    break  # the receiver refuses this batch: retrying now will not help
+                    self._failing = True
+                    raise Refused(f"http sink {self.url}: {problem}: the receiver refuses this batch")
             if attempt < self.attempts:
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))
         self._failing = True

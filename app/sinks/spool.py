@@ -21,7 +21,7 @@ from pathlib import Path
 
 import orjson
 
-from app.sinks.base import Record, Sink
+from app.sinks.base import Record, Refused, Sink
 from app.sinks.disk import fsync_dir, write_all
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,10 @@ class Spool:
                 continue
             try:
                 self.inner.write(records)
+            except Refused as error:  # kept on disk for an operator, not retried forever
+                log.error("the %s sink refuses spooled batch %s, kept as %s: %s", self.name, oldest.name, FAILED, error)
+                self._done_with(oldest, oldest.with_suffix(FAILED))
+                continue
             except Exception as error:
                 log.info("spool waits for the %s sink: %s", self.name, error)
                 with self._guard:

@@ -7,7 +7,7 @@ import threading
 
 import orjson
 
-from app.sinks.base import Record
+from app.sinks.base import Record, Refused
 from app.sinks.spool import Spool
 
 WAIT_S = 10
@@ -74,3 +74,22 @@ def test_an_unreadable_batch_is_set_aside_and_the_rest_still_flows(tmp_path):
     spool.close()
     assert broker.received == ["after"]
     assert [path.name for path in folder.glob("*.failed")] == [f"{1:012d}.failed"]
+
+
+def test_a_batch_the_sink_refuses_for_good_is_set_aside_and_the_rest_still_flows(tmp_path):
+    class Picky(Broker):
+        def write(self, records: list[Record]) -> None:
+            if records[0].id == "refused":
+                raise Refused("HTTP 400")
+            super().write(records)
+
+    broker = Picky()
+    spool = Spool(broker, tmp_path, max_bytes=1 << 20)
+    spool.write([Record(b"{}", "refused", "key")])  # the broker is down: both are spooled
+    spool.write([Record(b"{}", "after", "key")])
+    broker.expected = 1
+    broker.up.set()
+    assert broker.all_sent.wait(WAIT_S)
+    spool.close()
+    assert broker.received == ["after"]
+    assert len(list(tmp_path.glob("*/*.failed"))) == 1
