@@ -195,7 +195,12 @@ class TrackingRoutes:
             return [(b"access-control-allow-origin", b"*"), (b"access-control-allow-credentials", b"true")]
         if self.allowed_origins and origin.lower() not in self.allowed_origins:
             return []  # the browser will refuse to share the answer, and preflighted requests are not sent
-        return [(b"access-control-allow-origin", origin.encode("latin-1")), (b"access-control-allow-credentials", b"true")]
+        # Vary: a cache in front (a CDN) must not hand this answer to another origin.
+        return [
+            (b"access-control-allow-origin", origin.encode("latin-1")),
+            (b"access-control-allow-credentials", b"true"),
+            (b"vary", b"Origin"),
+        ]
 
 
 def _location(target: str) -> bytes:

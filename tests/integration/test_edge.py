@@ -147,6 +147,7 @@ def test_cors_allow_list_and_extra_headers(collector_factory):
     allowed = httpx.options(f"{collector.url}{TP2}", headers={"Origin": "https://www.acme.com"})
     assert allowed.headers["access-control-allow-origin"] == "https://www.acme.com"
     assert allowed.headers["access-control-allow-headers"] == "Content-Type, SP-Anonymous, traceparent"
+    assert allowed.headers["vary"] == "Origin"
     refused = httpx.options(f"{collector.url}{TP2}", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in refused.headers
     assert "access-control-allow-credentials" not in refused.headers
