@@ -20,7 +20,7 @@ from app.metrics import Metrics
 from app.sinks.base import Record, Sink
 
 log = logging.getLogger(__name__)
-IDLE_TICK_S = 1.0
+TICK_INTERVAL_S = 1.0
 
 
 class Overloaded(Exception):
@@ -60,8 +60,8 @@ class Batcher:
         self.inflight_bytes = 0
         metrics.follow_inflight(lambda: self.inflight_records, lambda: self.inflight_bytes)
         self._queue: deque[_Waiting] = deque()
-        # Every sink call runs on this one thread: sinks need no locks of their own, and a busy
-        # shared thread pool (health probes, registry lookups) cannot delay a group commit.
+        # Writes, housekeeping and close run on this one thread, in order; a busy shared thread
+        # pool (health probes, registry lookups) cannot delay a group commit.
         self._sink_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink")
         self._queued_records = 0
         self._queued_bytes = 0
@@ -117,14 +117,14 @@ class Batcher:
     async def _run(self) -> None:
         last_tick = time.monotonic()
         while True:
-            if time.monotonic() - last_tick >= IDLE_TICK_S:  # busy or idle: files still rotate by age
+            if time.monotonic() - last_tick >= TICK_INTERVAL_S:  # busy or idle: files still rotate by age
                 await self._on_sink_thread(self._tick)
                 last_tick = time.monotonic()
             if not self._queue:
                 if self._closing:
                     return
                 try:
-                    await asyncio.wait_for(self._arrived.wait(), IDLE_TICK_S)
+                    await asyncio.wait_for(self._arrived.wait(), TICK_INTERVAL_S)
                 except TimeoutError:
                     pass
                 continue

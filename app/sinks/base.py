@@ -27,7 +27,7 @@ class Sink(Protocol):
         """Whether a write now would be expected to succeed."""
 
     def tick(self) -> None:
-        """Housekeeping when idle, e.g. rotating an old file."""
+        """Housekeeping, about once a second whatever the traffic, e.g. rotating an old file."""
 
     def close(self) -> None:
         """Flush and release everything; no write follows."""
