@@ -13,8 +13,8 @@ import orjson
 
 from app import __version__
 from app.clock import iso_from_ms
-from app.iglu import Message
 from app.identity import Identity
+from app.iglu import Message
 from app.privacy import IpMask
 from app.protocol import RawEvent, Violation, parse_query
 from app.request import CollectorRequest
@@ -55,7 +55,12 @@ class BadRows:
     def tracker_protocol_violation(
         self, request: CollectorRequest, identity: Identity, violation: Violation, now_ms: int
     ) -> dict[str, Any]:
-        failure = {"timestamp": iso_from_ms(now_ms), "vendor": VENDOR, "version": _adapter(request), "messages": violation.messages}
+        failure = {
+            "timestamp": iso_from_ms(now_ms),
+            "vendor": VENDOR,
+            "version": _adapter(request),
+            "messages": violation.messages,
+        }
         payload = {
             "vendor": VENDOR,
             "version": _adapter(request),
@@ -93,7 +98,10 @@ class BadRows:
 
     def _parameters(self, pairs: Any) -> list[dict[str, str]]:
         return [
-            {"name": name[:PARAMETER_VALUE_CAP], "value": (self._mask_ips(value) if name == "ip" else value)[:PARAMETER_VALUE_CAP]}
+            {
+                "name": name[:PARAMETER_VALUE_CAP],
+                "value": (self._mask_ips(value) if name == "ip" else value)[:PARAMETER_VALUE_CAP],
+            }
             for name, value in pairs
         ]
 
@@ -125,7 +133,6 @@ class BadRows:
         head = f"{request.method} {request.path}?{request.query_string[:keep]}\n"
         payload = head + request.body[: max(0, keep - len(head))].decode("utf-8", "replace")
         return self._row(SIZE_VIOLATION, failure, payload)
-
 
     def internal_error(self, request: CollectorRequest, error: Exception, now_ms: int) -> dict[str, Any]:
         """A request the pipeline failed on (a bug): kept whole, so it can be replayed once fixed."""

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from datetime import datetime, timedelta, timezone
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 MIN_MS = -62135596800000  # 0001-01-01T00:00:00Z, the first instant datetime can show
 MAX_MS = 253402300799999  # 9999-12-31T23:59:59.999Z

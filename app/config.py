@@ -13,8 +13,6 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from app.iglu_remote import RemoteRegistry
-from app.request import STANDARD_ROUTES
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -22,6 +20,9 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from app.iglu_remote import RemoteRegistry
+from app.request import STANDARD_ROUTES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,20 +46,32 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=1, le=65535, description="port to listen on")
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
     config: Path | None = Field(None, description="TOML config file (environment variables win)")
-    drain_seconds: float = Field(10.0, ge=0, description="on SIGTERM: keep serving (not ready) this long before stopping")
-    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="least severe log level written")
+    drain_seconds: float = Field(
+        10.0, ge=0, description="on SIGTERM: keep serving (not ready) this long before stopping"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="least severe log level written"
+    )
 
     # Output
-    sink: Literal["file", "stdout", "http", "nats", "kafka"] = Field("file", description="where good and bad records go")
-    output_format: Literal["json", "tsv"] = Field("json", description="enriched events as JSON lines or the 131-field TSV")
+    sink: Literal["file", "stdout", "http", "nats", "kafka"] = Field(
+        "file", description="where good and bad records go"
+    )
+    output_format: Literal["json", "tsv"] = Field(
+        "json", description="enriched events as JSON lines or the 131-field TSV"
+    )
     partition_key: Literal["network_userid", "event_id", "user_ipaddress", "domain_userid", "app_id"] = Field(
         "network_userid", description="broker sinks: field used as the record key (event id when empty)"
     )
     data_dir: Path = Field(Path("data"), description="file sink: good/ and bad/ go under it")
     file_rotate_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="rotate a file past this size")
     file_rotate_seconds: float = Field(3600.0, gt=0, description="rotate a file older than this")
-    fault_switch: Path | None = Field(None, description="for fault drills only: a file whose content (fail/stall) breaks writes")
-    sink_timeout_seconds: float = Field(5.0, gt=0, description="broker and http sinks: longest wait for an acknowledgement")
+    fault_switch: Path | None = Field(
+        None, description="for fault drills only: a file whose content (fail/stall) breaks writes"
+    )
+    sink_timeout_seconds: float = Field(
+        5.0, gt=0, description="broker and http sinks: longest wait for an acknowledgement"
+    )
     nats_url: str = Field("nats://127.0.0.1:4222", description="nats sink: server URL(s), comma-separated")
     nats_good_subject: str = Field("snowplow.good", description="nats sink: subject for enriched events")
     nats_bad_subject: str = Field("snowplow.bad", description="nats sink: subject for bad rows")
@@ -69,13 +82,18 @@ class Settings(BaseSettings):
     kafka_good_topic: str = Field("snowplow-good", description="kafka sink: topic for enriched events")
     kafka_bad_topic: str = Field("snowplow-bad", description="kafka sink: topic for bad rows")
     kafka_producer_settings: dict[str, str] = Field(
-        default_factory=dict, description='kafka sink: extra librdkafka settings, e.g. {"security.protocol": "SASL_SSL"}'
+        default_factory=dict,
+        description='kafka sink: extra librdkafka settings, e.g. {"security.protocol": "SASL_SSL"}',
     )
     http_good_url: str | None = Field(None, description="http sink: URL that receives batches of enriched events")
     http_bad_url: str | None = Field(None, description="http sink: URL that receives batches of bad rows")
     http_attempts: int = Field(3, ge=1, description="http sink: tries per batch before it fails")
-    http_backoff_seconds: float = Field(0.2, ge=0, description="http sink: wait before the first retry, doubled each time")
-    spool_dir: Path | None = Field(None, description="remote sinks: keep batches here while the sink is down (off when unset)")
+    http_backoff_seconds: float = Field(
+        0.2, ge=0, description="http sink: wait before the first retry, doubled each time"
+    )
+    spool_dir: Path | None = Field(
+        None, description="remote sinks: keep batches here while the sink is down (off when unset)"
+    )
     spool_max_bytes: int = Field(1024**3, ge=1024, description="spool bound; past it the service answers 503")
     iglu_registries: list[RemoteRegistry] = Field(
         default_factory=list,
@@ -83,8 +101,12 @@ class Settings(BaseSettings):
     )
     iglu_timeout_seconds: float = Field(2.0, gt=0, description="longest wait for one remote registry lookup")
     iglu_cache_size: int = Field(1000, ge=1, description="remote schemas (and misses) kept in memory")
-    iglu_cache_ttl_seconds: float = Field(600.0, ge=0, description="how long a remote schema is kept before it is asked again")
-    iglu_negative_ttl_seconds: float = Field(30.0, ge=0, description="how long a miss or a registry failure is remembered")
+    iglu_cache_ttl_seconds: float = Field(
+        600.0, ge=0, description="how long a remote schema is kept before it is asked again"
+    )
+    iglu_negative_ttl_seconds: float = Field(
+        30.0, ge=0, description="how long a miss or a registry failure is remembered"
+    )
     schemas_dir: Path = Field(PROJECT_ROOT / "schemas", description="local Iglu registry")
 
     # Group commit and back-pressure
@@ -101,19 +123,28 @@ class Settings(BaseSettings):
 
     # Routes and CORS
     custom_paths: dict[str, str] = Field(
-        default_factory=dict, description='extra paths served as a standard route, e.g. {"/acme/t": "/com.snowplowanalytics.snowplow/tp2"}'
+        default_factory=dict,
+        description='extra paths served as a standard route, e.g. {"/acme/t": "/com.snowplowanalytics.snowplow/tp2"}',
     )
     redirect_enabled: bool = Field(False, description="serve redirect tracking on /r/tp2")
     redirect_domains: list[str] = Field(default_factory=list, description="hosts /r/tp2 may redirect to (exact match)")
-    cors_allowed_origins: list[str] = Field(default_factory=list, description="origins echoed in CORS headers; empty: any")
-    cors_extra_headers: list[str] = Field(default_factory=list, description="request headers allowed by preflight besides Content-Type, SP-Anonymous")
+    cors_allowed_origins: list[str] = Field(
+        default_factory=list, description="origins echoed in CORS headers; empty: any"
+    )
+    cors_extra_headers: list[str] = Field(
+        default_factory=list, description="request headers allowed by preflight besides Content-Type, SP-Anonymous"
+    )
 
     # Limits on what one request may hold
-    max_request_line_bytes: int = Field(20480, ge=256, description="longer path and query string: 414, nothing recorded")
+    max_request_line_bytes: int = Field(
+        20480, ge=256, description="longer path and query string: 414, nothing recorded"
+    )
     max_header_bytes: int = Field(40960, ge=1024, description="larger request headers: 431, nothing recorded")
     max_events_per_request: int = Field(1000, ge=1, description="more events in one POST: the payload is a bad row")
     max_entities_per_event: int = Field(100, ge=1, description="more entities on one event: the event is a bad row")
-    max_json_depth: int = Field(50, ge=2, description="deeper entities or self-describing event: the event is a bad row")
+    max_json_depth: int = Field(
+        50, ge=2, description="deeper entities or self-describing event: the event is a bad row"
+    )
 
     # Identity
     trusted_proxies: list[str] = Field(
@@ -128,18 +159,28 @@ class Settings(BaseSettings):
     cookie_expiration_days: int = Field(365, ge=1, description="cookie lifetime")
     cookie_domains: list[str] = Field(default_factory=list, description="Domain picked by matching Origin")
     cookie_fallback_domain: str | None = Field(None, description="Domain when no cookie_domains entry matches")
-    cookie_same_site: Literal["None", "Lax", "Strict"] | None = Field("None", description="SameSite attribute; None implies Secure")
+    cookie_same_site: Literal["None", "Lax", "Strict"] | None = Field(
+        "None", description="SameSite attribute; None implies Secure"
+    )
     cookie_secure: bool = Field(True, description="Secure attribute")
     cookie_http_only: bool = Field(True, description="HttpOnly attribute")
 
     # Privacy
-    do_not_track_cookie_name: str | None = Field(None, description="a request with this cookie (and matching value) is answered but not recorded")
+    do_not_track_cookie_name: str | None = Field(
+        None, description="a request with this cookie (and matching value) is answered but not recorded"
+    )
     do_not_track_cookie_value: str = Field(".*", description="regular expression the whole cookie value must match")
-    ip_anonymise_octets: int = Field(0, ge=0, le=4, description="zero this many trailing IPv4 octets of every stored IP")
-    ip_anonymise_ipv6_groups: int = Field(0, ge=0, le=8, description="zero this many trailing IPv6 groups of every stored IP")
+    ip_anonymise_octets: int = Field(
+        0, ge=0, le=4, description="zero this many trailing IPv4 octets of every stored IP"
+    )
+    ip_anonymise_ipv6_groups: int = Field(
+        0, ge=0, le=8, description="zero this many trailing IPv6 groups of every stored IP"
+    )
 
     # Identification of this collector in its output
-    name: str = Field("pycollector", min_length=1, max_length=24, description="this collector's name in v_collector and bad rows")
+    name: str = Field(
+        "pycollector", min_length=1, max_length=24, description="this collector's name in v_collector and bad rows"
+    )
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -157,7 +198,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _http_sink_urls(self) -> "Settings":
+    def _http_sink_urls(self) -> Settings:
         if self.sink == "http" and not (self.http_good_url and self.http_bad_url):
             raise ValueError("sink http needs COLLECTOR_HTTP_GOOD_URL and COLLECTOR_HTTP_BAD_URL")
         return self

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -21,8 +22,8 @@ from app import __version__
 from app.clock import MAX_MS, MIN_MS, iso_from_ms
 from app.identity import Identity, canonical_ip, parse_ip
 from app.ids import UUID
-from app.privacy import IpMask
 from app.iglu import Message, Registry, SchemaKey, parse_self_describing
+from app.privacy import IpMask
 from app.protocol import RawEvent, decode_base64
 from app.request import CollectorRequest
 
@@ -195,7 +196,14 @@ DIMENSION_PAIRS = {
 }
 URL_PARTS = {
     "page_url": ("page_urlscheme", "page_urlhost", "page_urlport", "page_urlpath", "page_urlquery", "page_urlfragment"),
-    "page_referrer": ("refr_urlscheme", "refr_urlhost", "refr_urlport", "refr_urlpath", "refr_urlquery", "refr_urlfragment"),
+    "page_referrer": (
+        "refr_urlscheme",
+        "refr_urlhost",
+        "refr_urlport",
+        "refr_urlpath",
+        "refr_urlquery",
+        "refr_urlfragment",
+    ),
 }
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -261,7 +269,9 @@ class Enricher:
 
         failures: list[Message] = []
         if atomic_reports:
-            failures.append({"schemaKey": ATOMIC.uri, "error": {"error": "ValidationError", "dataReports": atomic_reports}})
+            failures.append(
+                {"schemaKey": ATOMIC.uri, "error": {"error": "ValidationError", "dataReports": atomic_reports}}
+            )
         self._add_contexts(params, event, failures)
         self._add_unstruct_event(params, event, failures)
         _set_derived_tstamp(params, event, request.received_ms)
@@ -301,7 +311,11 @@ class Enricher:
 
     def _check_lengths(self, event: dict[str, Any], reports: list[dict[str, Any]]) -> None:
         limits = self.max_lengths
-        too_long = [name for name, value in event.items() if isinstance(value, str) and len(value) > limits.get(name, len(value))]
+        too_long = [
+            name
+            for name, value in event.items()
+            if isinstance(value, str) and len(value) > limits.get(name, len(value))
+        ]
         for name in too_long:
             reports.append(
                 {
@@ -322,7 +336,9 @@ class Enricher:
                 port = parts.port or DEFAULT_PORTS.get(parts.scheme)
             except ValueError:
                 continue  # keep the URL as sent; its parts stay empty
-            for name, value in zip(names, (parts.scheme, parts.hostname, port, parts.path, parts.query, parts.fragment)):
+            for name, value in zip(
+                names, (parts.scheme, parts.hostname, port, parts.path, parts.query, parts.fragment), strict=False
+            ):
                 if value:
                     event[name] = value
 
@@ -341,7 +357,9 @@ class Enricher:
             failures.append({"field": name, "value": text, "error": f"invalid JSON: {error}"})
             return BROKEN
         if exceeds_depth(text, value, self.max_json_depth):
-            failures.append({"field": name, "value": text[:1000], "error": f"JSON nested deeper than {self.max_json_depth} levels"})
+            failures.append(
+                {"field": name, "value": text[:1000], "error": f"JSON nested deeper than {self.max_json_depth} levels"}
+            )
             return BROKEN
         return value
 
@@ -355,7 +373,13 @@ class Enricher:
             return
         entities = wrapper[1]
         if len(entities) > self.max_entities:
-            failures.append({"field": "contexts", "value": None, "error": f"{len(entities)} entities, more than the limit of {self.max_entities}"})
+            failures.append(
+                {
+                    "field": "contexts",
+                    "value": None,
+                    "error": f"{len(entities)} entities, more than the limit of {self.max_entities}",
+                }
+            )
             return
         for entity in entities:
             parsed = parse_self_describing(entity)
@@ -371,7 +395,9 @@ class Enricher:
             return
         if value is ABSENT:
             if params.get("e") == "ue":
-                failures.append({"field": "ue_pr", "value": None, "error": "e=ue needs a self-describing event in ue_px or ue_pr"})
+                failures.append(
+                    {"field": "ue_pr", "value": None, "error": "e=ue needs a self-describing event in ue_px or ue_pr"}
+                )
             return
         wrapper = self.registry.check_self_describing(value, SNOWPLOW, "unstruct_event")
         if isinstance(wrapper, dict):
@@ -388,8 +414,9 @@ class Enricher:
             return
         event["unstruct_event"] = value
         if event.get("event") == "unstruct":
-            event.update(event_vendor=key.vendor, event_name=key.name, event_format=key.format, event_version=key.version)
-
+            event.update(
+                event_vendor=key.vendor, event_name=key.name, event_format=key.format, event_version=key.version
+            )
 
 
 def _set_event_schema(params: RawEvent, event: dict[str, Any]) -> None:

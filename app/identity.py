@@ -97,14 +97,18 @@ class IdentityPolicy:
                 return Identity(anonymous=True, ip=None, network_userid=None, set_cookie=None, do_not_track=True)
         if "sp-anonymous" in request.headers:
             had_cookie = read_cookie(request.headers.get("cookie"), self.cookie_name) is not None
-            expire = self._cookie("", now_s - self.cookie_lifetime, request) if had_cookie and self.cookie_enabled else None
+            expire = (
+                self._cookie("", now_s - self.cookie_lifetime, request) if had_cookie and self.cookie_enabled else None
+            )
             return Identity(anonymous=True, ip=None, network_userid=None, set_cookie=expire)
         cookie_value = read_cookie(request.headers.get("cookie"), self.cookie_name)
         if cookie_value is not None and UUID.match(cookie_value):
             network_userid = cookie_value.lower()
         else:
             network_userid = str(uuid.uuid4())
-        set_cookie = self._cookie(network_userid, now_s + self.cookie_lifetime, request) if self.cookie_enabled else None
+        set_cookie = (
+            self._cookie(network_userid, now_s + self.cookie_lifetime, request) if self.cookie_enabled else None
+        )
         ip = self.client_ip(request)
         ip = self.ip_mask.mask(ip) if ip else ip
         return Identity(anonymous=False, ip=ip, network_userid=network_userid, set_cookie=set_cookie)

@@ -10,10 +10,11 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import fastjsonschema
 import orjson
@@ -29,7 +30,9 @@ IGLU_URI = re.compile(
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
 LOCAL_REPOSITORY = "local schemas"
 # The local folder's part of every failed lookup; its time is filled in when reported.
-_LOCAL_NOT_FOUND = ({"repository": LOCAL_REPOSITORY, "errors": [{"error": "NotFound"}], "attempts": 1, "lastAttempt": None},)
+_LOCAL_NOT_FOUND = (
+    {"repository": LOCAL_REPOSITORY, "errors": [{"error": "NotFound"}], "attempts": 1, "lastAttempt": None},
+)
 
 Message = dict[str, Any]
 
@@ -180,7 +183,9 @@ class Registry:
     def keys(self) -> list[SchemaKey]:
         found = []
         for path in sorted(self.root.glob("*/*/*/*-*-*")):
-            key = SchemaKey.parse(f"iglu:{path.parent.parent.parent.name}/{path.parent.parent.name}/{path.parent.name}/{path.name}")
+            key = SchemaKey.parse(
+                f"iglu:{path.parent.parent.parent.name}/{path.parent.parent.name}/{path.parent.name}/{path.name}"
+            )
             if key is not None and key.format == "jsonschema":  # Avro or Thrift schemas validate nothing here
                 found.append(key)
         return found
@@ -203,7 +208,11 @@ class Registry:
             resolved = self._local[key] = _Resolved(self._compile_or_refuse(schema), [], 0)
             return resolved
         # A miss is kept in the bounded cache, never for good: clients choose which keys they send.
-        resolved = self._ask_remotes(key, now) if self.remotes else _Resolved(None, list(_LOCAL_NOT_FOUND), now + self.negative_ttl_s)
+        resolved = (
+            self._ask_remotes(key, now)
+            if self.remotes
+            else _Resolved(None, list(_LOCAL_NOT_FOUND), now + self.negative_ttl_s)
+        )
         with self._lock:
             self._cache[key] = resolved
             self._cache.move_to_end(key)
@@ -248,9 +257,7 @@ class Registry:
     def compile(schema: dict[str, Any]) -> Callable[[Any], Any]:
         # Iglu's meta-schema URI would make fastjsonschema pick the newest draft; Iglu schemas are draft 4.
         draft4 = {**schema, "$schema": DRAFT4}
-        return fastjsonschema.compile(
-            draft4, handlers=_NoRemoteRefs(), formats={"uuid": UUID_PATTERN}, fast_fail=False
-        )
+        return fastjsonschema.compile(draft4, handlers=_NoRemoteRefs(), formats={"uuid": UUID_PATTERN}, fast_fail=False)
 
     def validate(self, key: SchemaKey, data: Any) -> Message | None:
         """None when `data` is valid against `key`, else an IgluError message."""

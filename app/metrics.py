@@ -6,10 +6,17 @@ from __future__ import annotations
 
 import os
 from collections import Counter as Tally
-from typing import Callable
+from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -43,13 +50,22 @@ class Metrics:
             registry=registry,
         )
         self.inflight_records = Gauge(
-            "collector_inflight_records", "Records accepted but not yet stored", registry=registry, multiprocess_mode="livesum"
+            "collector_inflight_records",
+            "Records accepted but not yet stored",
+            registry=registry,
+            multiprocess_mode="livesum",
         )
         self.inflight_bytes = Gauge(
-            "collector_inflight_bytes", "Bytes accepted but not yet stored", registry=registry, multiprocess_mode="livesum"
+            "collector_inflight_bytes",
+            "Bytes accepted but not yet stored",
+            registry=registry,
+            multiprocess_mode="livesum",
         )
         self.sink_healthy = Gauge(
-            "collector_sink_healthy", "1 while every worker's sinks accept writes", registry=registry, multiprocess_mode="livemin"
+            "collector_sink_healthy",
+            "1 while every worker's sinks accept writes",
+            registry=registry,
+            multiprocess_mode="livemin",
         )
         # Labelled children, looked up once: `labels()` on every request would cost more than the count.
         self._request_children: dict[tuple[str, int], Counter] = {}

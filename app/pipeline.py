@@ -49,7 +49,9 @@ class Pipeline:
             max_entities=settings.max_entities_per_event,
             max_json_depth=settings.max_json_depth,
         )
-        self.badrows = BadRows(settings.name, self.enricher.v_collector, self.identity.ip_mask, settings.client_ip_header)
+        self.badrows = BadRows(
+            settings.name, self.enricher.v_collector, self.identity.ip_mask, settings.client_ip_header
+        )
         self.max_payload_bytes = settings.max_payload_bytes
         self.format_event = FORMATS[settings.output_format]
         self.partition_key = settings.partition_key
@@ -67,9 +69,18 @@ class Pipeline:
         except Exception as error:
             # Type and place only: the message may quote request data, which never goes in a log.
             frame = traceback.extract_tb(error.__traceback__)[-1]
-            log.error("pipeline failed (%s at %s:%d); request kept as a generic_error bad row", type(error).__name__, frame.filename, frame.lineno)
+            log.error(
+                "pipeline failed (%s at %s:%d); request kept as a generic_error bad row",
+                type(error).__name__,
+                frame.filename,
+                frame.lineno,
+            )
             row = self.badrows.internal_error(request, error, now_ms())
-            bad = [self._payload_record(row, request, Identity(anonymous=True, ip=None, network_userid=None, set_cookie=None))]
+            bad = [
+                self._payload_record(
+                    row, request, Identity(anonymous=True, ip=None, network_userid=None, set_cookie=None)
+                )
+            ]
             return Collected([], bad, None, False, Counter(generic_error=1))
 
     def _collect(self, request: CollectorRequest) -> Collected:
@@ -87,7 +98,9 @@ class Pipeline:
         if request.path == REDIRECT_PATH:  # the route checked the target before calling
             parsed.events = [redirect_event(params, params["u"]) for params in parsed.events]
         bad = [
-            self._payload_record(self.badrows.tracker_protocol_violation(request, identity, violation, now), request, identity)
+            self._payload_record(
+                self.badrows.tracker_protocol_violation(request, identity, violation, now), request, identity
+            )
             for violation in parsed.violations
         ]
         outcomes = Counter(tracker_protocol_violations=len(bad))

@@ -11,8 +11,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote_plus
 
 import fastjsonschema
@@ -87,7 +88,10 @@ class Protocol:
             if schema is None:
                 raise RuntimeError(f"schemas folder lacks {key.uri}")
             self._event_validators[version] = Registry.compile(schema["items"])
-            self._event_keys[version] = (frozenset(schema["items"]["properties"]), frozenset(schema["items"]["required"]))
+            self._event_keys[version] = (
+                frozenset(schema["items"]["properties"]),
+                frozenset(schema["items"]["required"]),
+            )
 
     def parse(self, request: CollectorRequest) -> Parsed:
         if request.method == "POST":
@@ -112,7 +116,10 @@ class Protocol:
         if isinstance(described, dict):
             return _payload_violation([described], _text(request.body))
         key, events = described
-        if not key.matches("com.snowplowanalytics.snowplow", "payload_data") or key.version not in self._event_validators:
+        if (
+            not key.matches("com.snowplowanalytics.snowplow", "payload_data")
+            or key.version not in self._event_validators
+        ):
             criterion = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-*"
             return _payload_violation([{"schemaKey": key.uri, "schemaCriterion": criterion}], _text(request.body))
         if not isinstance(events, list) or not events:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import zlib
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
-from typing import Any, Awaitable, Callable
 
 from app.batching import Batcher, Overloaded, SinkUnavailable
 from app.clock import now_ms
@@ -52,7 +53,9 @@ class ClientGone(Exception):
 
 
 class TrackingRoutes:
-    def __init__(self, pipeline: Pipeline, batcher: Batcher, fallback: ASGIApp, metrics: Metrics, settings: Settings) -> None:
+    def __init__(
+        self, pipeline: Pipeline, batcher: Batcher, fallback: ASGIApp, metrics: Metrics, settings: Settings
+    ) -> None:
         self.pipeline = pipeline
         self.batcher = batcher
         self.fallback = fallback
@@ -89,7 +92,13 @@ class TrackingRoutes:
                 response_headers.append((b"connection", b"close"))
         self.metrics.request(route, status)
         length = str(len(PIXEL) if body is None else len(body)).encode()
-        await send({"type": "http.response.start", "status": status, "headers": response_headers + [(b"content-length", length)]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": response_headers + [(b"content-length", length)],
+            }
+        )
         await send({"type": "http.response.body", "body": body or b""})
 
     async def _track(
@@ -97,10 +106,7 @@ class TrackingRoutes:
     ) -> tuple[int, Headers, bytes | None]:
         """(status, headers, body); a None body is HEAD's pixel: its length, no bytes."""
         method = scope["method"]
-        if len(scope.get("raw_path") or b"") + len(scope["query_string"]) > self.max_request_line:
-            raise Rejected(414, f"path and query string longer than {self.max_request_line} bytes: nothing recorded")
-        if sum(len(name) + len(value) for name, value in scope["headers"]) > self.max_header_bytes:
-            raise Rejected(431, f"request headers larger than {self.max_header_bytes} bytes: nothing recorded")
+        self._check_sizes(scope)
         if route == REDIRECT_PATH and not self.redirect_enabled:
             raise Rejected(404, "redirects disabled")
         if method == "OPTIONS":
@@ -144,6 +150,12 @@ class TrackingRoutes:
         if method == "POST":
             return 200, answer + TEXT, b"ok"
         return 200, answer + PIXEL_HEADERS, None if method == "HEAD" else PIXEL
+
+    def _check_sizes(self, scope: Scope) -> None:
+        if len(scope.get("raw_path") or b"") + len(scope["query_string"]) > self.max_request_line:
+            raise Rejected(414, f"path and query string longer than {self.max_request_line} bytes: nothing recorded")
+        if sum(len(name) + len(value) for name, value in scope["headers"]) > self.max_header_bytes:
+            raise Rejected(431, f"request headers larger than {self.max_header_bytes} bytes: nothing recorded")
 
     async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
         too_large = Rejected(413, f"request body larger than {self.drop_bytes} bytes: nothing recorded")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse, Response
@@ -54,7 +54,10 @@ def build_sinks(settings: Settings) -> tuple[Sink, Sink]:
     """The good and the bad output, each its own sink of the configured kind."""
     sinks = [_sink(settings, output) for output in ("good", "bad")]
     if settings.spool_dir is not None and settings.sink in REMOTE_SINKS:
-        sinks = [Spool(sink, settings.spool_dir / output, settings.spool_max_bytes) for sink, output in zip(sinks, ("good", "bad"))]
+        sinks = [
+            Spool(sink, settings.spool_dir / output, settings.spool_max_bytes)
+            for sink, output in zip(sinks, ("good", "bad"), strict=False)
+        ]
     if settings.fault_switch is not None:
         sinks = [FaultSwitch(sink, settings.fault_switch) for sink in sinks]
     return sinks[0], sinks[1]

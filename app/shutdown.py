@@ -12,8 +12,9 @@ import asyncio
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import argparse
 import base64
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import uvicorn
 
@@ -29,7 +30,9 @@ START = {
 BODY = {"type": "http.response.body", "body": PIXEL}
 
 
-async def pixel(scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]], send: Callable[..., Awaitable[None]]) -> None:
+async def pixel(
+    scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]], send: Callable[..., Awaitable[None]]
+) -> None:
     if scope["type"] == "lifespan":
         while True:
             message = await receive()

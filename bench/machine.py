@@ -31,8 +31,12 @@ def code_version() -> str:
     """The commit measured, and whether app/ differed from it."""
     root = Path(__file__).resolve().parent.parent
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
-        changes = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "app"], capture_output=True, text=True)
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        )
+        changes = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--", "app"], capture_output=True, text=True
+        )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit.stdout.strip() + (" with local changes in app/" if changes.stdout.strip() else "")

@@ -86,7 +86,13 @@ ENTITIES: list[dict[str, Any]] = [  # the first is the one a typical web event c
     _entity(
         "geolocation_context",
         "1-1-0",
-        {"latitude": 52.5200, "longitude": 13.4050, "latitudeLongitudeAccuracy": 35.0, "altitude": None, "timestamp": DTM},
+        {
+            "latitude": 52.5200,
+            "longitude": 13.4050,
+            "latitudeLongitudeAccuracy": 35.0,
+            "altitude": None,
+            "timestamp": DTM,
+        },
     ),
     _entity("application", "1-0-0", {"version": "2.14.0"}),
 ]

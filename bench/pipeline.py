@@ -17,9 +17,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `app` and `bench` importable
@@ -47,7 +48,12 @@ class Case:
         if self.method == "GET":
             path, query, body, headers = PIXEL_PATHS[0], payloads.get_query(self.entities), b"", payloads.GET_HEADERS
         else:
-            path, query, body, headers = TP2_PATH, "", payloads.post_body(self.batch, self.entities), payloads.POST_HEADERS
+            path, query, body, headers = (
+                TP2_PATH,
+                "",
+                payloads.post_body(self.batch, self.entities),
+                payloads.POST_HEADERS,
+            )
         return CollectorRequest(
             method=self.method,
             path=path,
@@ -100,7 +106,9 @@ class Timer:
 def check(pipeline: Pipeline, case: Case) -> None:
     collected = pipeline.collect(case.request())
     if collected.bad or len(collected.good) != case.batch:
-        raise SystemExit(f"{case.name}: expected {case.batch} good events, got {len(collected.good)} and bad rows {collected.bad[:1]}")
+        raise SystemExit(
+            f"{case.name}: expected {case.batch} good events, got {len(collected.good)} and bad rows {collected.bad[:1]}"
+        )
 
 
 def stages(pipeline: Pipeline, case: Case, timer: Timer) -> dict[str, tuple[float, float]]:
@@ -111,9 +119,7 @@ def stages(pipeline: Pipeline, case: Case, timer: Timer) -> dict[str, tuple[floa
     enricher = pipeline.enricher
     enriched = [enricher.enrich(params, identity, request, now).event for params in parsed.events]
     entities = [
-        parse_self_describing(entity)
-        for event in enriched
-        for entity in event.get("contexts", {}).get("data", [])
+        parse_self_describing(entity) for event in enriched for entity in event.get("contexts", {}).get("data", [])
     ]
     registry = enricher.registry
 
@@ -141,10 +147,12 @@ def stages(pipeline: Pipeline, case: Case, timer: Timer) -> dict[str, tuple[floa
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=False)]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=False))
+        ).rstrip()
 
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(row) for row in rows])
 
@@ -152,7 +160,9 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--short", action="store_true", help="CI mode: short repeats, three of them")
-    parser.add_argument("--repeats", type=int, help="repeats per figure; the table shows their median (default 9, short 3)")
+    parser.add_argument(
+        "--repeats", type=int, help="repeats per figure; the table shows their median (default 9, short 3)"
+    )
     args = parser.parse_args(argv)
     repeats = args.repeats or (3 if args.short else 9)
     timer = Timer(0.03 if args.short else 0.25, repeats)
@@ -166,12 +176,23 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for case in CASES:
             request = case.request()
-            median, fastest = timer.per_event_us(lambda: pipeline.collect(request), case.batch)
-            rows.append([case.name, str(case.batch), str(case.entities), f"{median:.1f}", f"{fastest:.1f}", f"{1e6 / median:,.0f}"])
+            median, fastest = timer.per_event_us(lambda request=request: pipeline.collect(request), case.batch)
+            rows.append(
+                [
+                    case.name,
+                    str(case.batch),
+                    str(case.entities),
+                    f"{median:.1f}",
+                    f"{fastest:.1f}",
+                    f"{1e6 / median:,.0f}",
+                ]
+            )
         breakdown = {case.name: stages(pipeline, case, timer) for case in STAGE_CASES}
 
     print(machine.summary(machine.describe()))
-    print(f"mode: {'short' if args.short else 'full'}; median of {repeats} repeats; microseconds per event, one core, no HTTP\n")
+    print(
+        f"mode: {'short' if args.short else 'full'}; median of {repeats} repeats; microseconds per event, one core, no HTTP\n"
+    )
     print("Pipeline collect() per event")
     print(table(["case", "events/req", "entities", "us/event", "min us", "events/s"], rows))
     print("\nStages per event (1 entity per event: client_session)")

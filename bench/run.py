@@ -331,7 +331,7 @@ def wrk_script(case: Case, workdir: Path) -> Path:
         body_path = workdir / f"{stem}.json"
         body_path.write_bytes(case.body())
         lines.append(f'local body_file = assert(io.open({lua_string(str(body_path))}, "rb"))')
-        lines.append("wrk.body = body_file:read(\"*a\")")
+        lines.append('wrk.body = body_file:read("*a")')
         lines.append("body_file:close()")
     script = workdir / f"{stem}.lua"
     script.write_text("\n".join(lines) + "\n" + WRK_DONE)
@@ -411,7 +411,9 @@ class Result:
         return sum(sample.errors for sample in self.samples)
 
 
-def run_all(cases: list[Case], servers: dict[str, Server], args: argparse.Namespace, workdir: Path) -> dict[Case, Result]:
+def run_all(
+    cases: list[Case], servers: dict[str, Server], args: argparse.Namespace, workdir: Path
+) -> dict[Case, Result]:
     scripts = {case: wrk_script(case, workdir) for case in cases}
     results = {case: Result(case, []) for case in cases}
     total = len(cases) * args.repeats
@@ -443,12 +445,12 @@ def run_all(cases: list[Case], servers: dict[str, Server], args: argparse.Namesp
 
 
 def table(headers: list[str], rows: list[list[str]], left: int = 1) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
 
     def line(cells: list[str]) -> str:
         return "  ".join(
             str(cell).ljust(width) if index < left else str(cell).rjust(width)
-            for index, (cell, width) in enumerate(zip(cells, widths))
+            for index, (cell, width) in enumerate(zip(cells, widths, strict=False))
         ).rstrip()
 
     return "\n".join([line(headers), line(["-" * width for width in widths])] + [line(row) for row in rows])
@@ -479,7 +481,11 @@ def report(results: dict[Case, Result], args: argparse.Namespace, info: dict[str
         + (f"{args.warmup} s warm-up" if args.warmup > 0 else f"{QUICK_WARMUP_REQUESTS} warm-up requests")
         + f"; median of {args.repeats} repeat(s); wrk -t{args.threads}; one uvicorn worker each; durable file sink",
         "peak RSS: the server's largest resident set during the case"
-        + ("; the service is restarted before each case" if args.fresh else "; heaviest cases run last (memory is kept across cases)"),
+        + (
+            "; the service is restarted before each case"
+            if args.fresh
+            else "; heaviest cases run last (memory is kept across cases)"
+        ),
         "CPU us/event: the server process's CPU time (all threads) per stored event; steadier than req/s on a busy machine",
         "",
         f"Main cases ({MAIN_CONNECTIONS} connections, 1 entity per event: client_session)",
@@ -492,7 +498,19 @@ def report(results: dict[Case, Result], args: argparse.Namespace, info: dict[str
             [case.name, str(case.batch)] + metrics(case)
             + [ratio(result.median("requests_per_s"), main_base), ratio(result.median("events_per_s"), main_base), str(result.errors)]
         )  # fmt: skip
-    headers = ["case", "events/req", "req/s", "events/s", "p50 ms", "p99 ms", "peak RSS MB", "CPU us/event", "req/s vs base", "events/s vs base", "errors"]
+    headers = [
+        "case",
+        "events/req",
+        "req/s",
+        "events/s",
+        "p50 ms",
+        "p99 ms",
+        "peak RSS MB",
+        "CPU us/event",
+        "req/s vs base",
+        "events/s vs base",
+        "errors",
+    ]
     out += [table(headers, rows), ""]
 
     get, post10 = results[Case("service", "GET")], results[Case("service", "POST", SWEEP_BATCH)]
@@ -514,7 +532,19 @@ def report(results: dict[Case, Result], args: argparse.Namespace, info: dict[str
         "",
     ]
 
-    headers = ["case", "conns", "entities", "req/s", "events/s", "p50 ms", "p99 ms", "peak RSS MB", "CPU us/event", "events/s vs base", "errors"]
+    headers = [
+        "case",
+        "conns",
+        "entities",
+        "req/s",
+        "events/s",
+        "p50 ms",
+        "p99 ms",
+        "peak RSS MB",
+        "CPU us/event",
+        "events/s vs base",
+        "errors",
+    ]
     sweeps = [
         (f"By concurrency (1 entity per event; POST: batches of {SWEEP_BATCH}; base: baseline at the same concurrency)", concurrency_cases()),
         (f"By entities per event ({MAIN_CONNECTIONS} connections; POST: batches of {SWEEP_BATCH})", entity_cases()),
@@ -535,7 +565,13 @@ def report(results: dict[Case, Result], args: argparse.Namespace, info: dict[str
 
     data = {
         "machine": info,
-        "mode": {"short": args.short, "duration_s": args.duration, "warmup_s": args.warmup, "repeats": args.repeats, "wrk_threads": args.threads},
+        "mode": {
+            "short": args.short,
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "repeats": args.repeats,
+            "wrk_threads": args.threads,
+        },
         "targets": {
             "get_ratio": get_ratio,
             "post10_ratio": post_ratio,
@@ -588,15 +624,36 @@ def plot(data: dict[str, Any], path: Path) -> None:
     base = {case["connections"]: case["requests_per_s"] for case in pick(server="baseline")}
     figure, (by_batch, by_conns) = plt.subplots(1, 2, figsize=(12, 4.8))
 
-    posts = sorted(pick(server="service", method="POST", connections=MAIN_CONNECTIONS, entities=1), key=lambda c: c["batch"])
+    posts = sorted(
+        pick(server="service", method="POST", connections=MAIN_CONNECTIONS, entities=1), key=lambda c: c["batch"]
+    )
     batches = [case["batch"] for case in posts]
     by_batch.plot(batches, [c["events_per_s"] for c in posts], "o-", color="tab:blue", label="service POST: events/s")
-    by_batch.plot(batches, [c["requests_per_s"] for c in posts], "s--", color="tab:blue", alpha=0.6, label="service POST: requests/s")
-    by_batch.axhline(base[MAIN_CONNECTIONS], color="tab:gray", linestyle=":", label="baseline bare ASGI pixel: requests/s")
-    by_batch.axhline(TARGET_POST10_RATIO * base[MAIN_CONNECTIONS], color="tab:blue", linestyle=(0, (1, 4)), linewidth=1,
-                     label=f"target for POST batch {SWEEP_BATCH}: {TARGET_POST10_RATIO}x baseline")
-    by_batch.axhline(TARGET_GET_RATIO * base[MAIN_CONNECTIONS], color="tab:orange", linestyle=(0, (1, 4)), linewidth=1,
-                     label=f"target for GET: {TARGET_GET_RATIO}x baseline")
+    by_batch.plot(
+        batches,
+        [c["requests_per_s"] for c in posts],
+        "s--",
+        color="tab:blue",
+        alpha=0.6,
+        label="service POST: requests/s",
+    )
+    by_batch.axhline(
+        base[MAIN_CONNECTIONS], color="tab:gray", linestyle=":", label="baseline bare ASGI pixel: requests/s"
+    )
+    by_batch.axhline(
+        TARGET_POST10_RATIO * base[MAIN_CONNECTIONS],
+        color="tab:blue",
+        linestyle=(0, (1, 4)),
+        linewidth=1,
+        label=f"target for POST batch {SWEEP_BATCH}: {TARGET_POST10_RATIO}x baseline",
+    )
+    by_batch.axhline(
+        TARGET_GET_RATIO * base[MAIN_CONNECTIONS],
+        color="tab:orange",
+        linestyle=(0, (1, 4)),
+        linewidth=1,
+        label=f"target for GET: {TARGET_GET_RATIO}x baseline",
+    )
     [get] = pick(server="service", method="GET", connections=MAIN_CONNECTIONS, entities=1)
     by_batch.plot([1], [get["requests_per_s"]], "D", color="tab:orange", label="service GET page view: requests/s")
     by_batch.set_xscale("log")
@@ -610,9 +667,24 @@ def plot(data: dict[str, Any], path: Path) -> None:
     service_get = {c["connections"]: c["requests_per_s"] for c in pick(server="service", method="GET", entities=1)}
     service_post = {c["connections"]: c for c in pick(server="service", method="POST", batch=SWEEP_BATCH, entities=1)}
     by_conns.plot(levels, [base[n] for n in levels], "o:", color="tab:gray", label="baseline: requests/s")
-    by_conns.plot(levels, [service_get[n] for n in levels], "D-", color="tab:orange", label="service GET page view: requests/s")
-    by_conns.plot(levels, [service_post[n]["events_per_s"] for n in levels], "o-", color="tab:blue", label=f"service POST batch {SWEEP_BATCH}: events/s")
-    by_conns.plot(levels, [service_post[n]["requests_per_s"] for n in levels], "s--", color="tab:blue", alpha=0.6, label=f"service POST batch {SWEEP_BATCH}: requests/s")
+    by_conns.plot(
+        levels, [service_get[n] for n in levels], "D-", color="tab:orange", label="service GET page view: requests/s"
+    )
+    by_conns.plot(
+        levels,
+        [service_post[n]["events_per_s"] for n in levels],
+        "o-",
+        color="tab:blue",
+        label=f"service POST batch {SWEEP_BATCH}: events/s",
+    )
+    by_conns.plot(
+        levels,
+        [service_post[n]["requests_per_s"] for n in levels],
+        "s--",
+        color="tab:blue",
+        alpha=0.6,
+        label=f"service POST batch {SWEEP_BATCH}: requests/s",
+    )
     by_conns.set_xscale("log")
     by_conns.set_xticks(levels, [str(n) for n in levels])
     by_conns.set_ylim(bottom=0)
@@ -625,7 +697,10 @@ def plot(data: dict[str, Any], path: Path) -> None:
         axes.grid(True, which="major", alpha=0.3)
         axes.legend(fontsize=8, loc="best")
     info = data["machine"]
-    figure.suptitle(f"pycollector vs bare uvicorn, one worker each, durable file sink - {info['cpus']} CPUs, {info['cpu_model']}, Python {info['python']}", fontsize=10)
+    figure.suptitle(
+        f"pycollector vs bare uvicorn, one worker each, durable file sink - {info['cpus']} CPUs, {info['cpu_model']}, Python {info['python']}",
+        fontsize=10,
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -637,11 +712,23 @@ def plot(data: dict[str, Any], path: Path) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--short", action="store_true", help="CI mode: 2 s per case, a quick warm-up, one pass")
-    parser.add_argument("--duration", type=int, help="seconds measured per case (whole seconds, wrk's unit; default 10, short 2)")
-    parser.add_argument("--warmup", type=int, help=f"seconds of wrk warm-up before each case; 0: {QUICK_WARMUP_REQUESTS} requests (default 2, short 0)")
-    parser.add_argument("--repeats", type=int, help="passes over all cases; the tables show medians (default 3, short 1)")
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: the server needs the other core)")
-    parser.add_argument("--plot", type=Path, metavar="FILE.png", help="draw throughput by batch size and concurrency (needs matplotlib)")
+    parser.add_argument(
+        "--duration", type=int, help="seconds measured per case (whole seconds, wrk's unit; default 10, short 2)"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        help=f"seconds of wrk warm-up before each case; 0: {QUICK_WARMUP_REQUESTS} requests (default 2, short 0)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, help="passes over all cases; the tables show medians (default 3, short 1)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="wrk threads (default 1: the server needs the other core)"
+    )
+    parser.add_argument(
+        "--plot", type=Path, metavar="FILE.png", help="draw throughput by batch size and concurrency (needs matplotlib)"
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write every sample and the medians as JSON")
     parser.add_argument(
         "--fresh", action=argparse.BooleanOptionalAction, default=None,

@@ -8,9 +8,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import httpx
 import orjson
@@ -65,7 +65,9 @@ def start_collector(data_dir: Path, env: dict[str, str] | None = None, args: lis
     environment.update(env or {})
     command = [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)]
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command + (args or []), cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command + (args or []), cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
+        )
     collector = Collector(f"http://127.0.0.1:{port}", port, data_dir, process, log_path)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -84,7 +86,9 @@ def start_collector(data_dir: Path, env: dict[str, str] | None = None, args: lis
 def collector_factory(tmp_path: Path) -> Iterator[Callable[..., Collector]]:
     started: list[Collector] = []
 
-    def factory(env: dict[str, str] | None = None, args: list[str] | None = None, data_dir: Path | None = None) -> Collector:
+    def factory(
+        env: dict[str, str] | None = None, args: list[str] | None = None, data_dir: Path | None = None
+    ) -> Collector:
         collector = start_collector(data_dir or tmp_path / f"data{len(started)}", env, args)
         started.append(collector)
         return collector

@@ -17,7 +17,10 @@ PAYLOAD_DATA = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-
 
 def batch(size: int) -> tuple[list[str], dict]:
     ids = [str(uuid.uuid4()) for _ in range(size)]
-    events = [{"e": "se", "p": "srv", "tv": "load-1", "eid": eid, "se_ca": "load", "se_ac": "send", "se_la": eid} for eid in ids]
+    events = [
+        {"e": "se", "p": "srv", "tv": "load-1", "eid": eid, "se_ca": "load", "se_ac": "send", "se_la": eid}
+        for eid in ids
+    ]
     return ids, {"schema": PAYLOAD_DATA, "data": events}
 
 

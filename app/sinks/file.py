@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from app.sinks.base import Record
@@ -30,7 +30,6 @@ class _OpenFile:
     size: int
     opened_at: float
     inode: tuple[int, int]
-
 
 
 class FileSink:
@@ -81,7 +80,7 @@ class FileSink:
         # The folder is made at start only: if it vanishes later (an unmounted volume, say),
         # writes fail loudly rather than land on whatever disk is underneath.
         self._sequence += 1
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         path = self.directory / f"{stamp}-{os.getpid()}-{self._sequence:04d}.jsonl{PART}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
         try:

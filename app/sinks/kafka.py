@@ -20,7 +20,9 @@ HEALTH_PROBE_TIMEOUT_S = 2.0
 class KafkaSink:
     name = "kafka"
 
-    def __init__(self, bootstrap_servers: str, topic: str, producer_settings: dict[str, str], delivery_timeout_s: float) -> None:
+    def __init__(
+        self, bootstrap_servers: str, topic: str, producer_settings: dict[str, str], delivery_timeout_s: float
+    ) -> None:
         self.topic = topic
         self.delivery_timeout_s = delivery_timeout_s
         settings = {

@@ -29,7 +29,14 @@ class NatsSink:
     name = "nats"
 
     def __init__(
-        self, url: str, subject: str, output: str, *, stream: str | None, stream_subjects: list[str], ack_timeout_s: float
+        self,
+        url: str,
+        subject: str,
+        output: str,
+        *,
+        stream: str | None,
+        stream_subjects: list[str],
+        ack_timeout_s: float,
     ) -> None:
         self.url = url
         self.subject = subject
@@ -115,7 +122,9 @@ class NatsSink:
         if connected and self._failing:
             # Connected is not enough (JetStream may be off, the stream gone): ask JetStream whether
             # a stream takes this subject.
-            probe = asyncio.run_coroutine_threadsafe(self._jetstream.find_stream_name_by_subject(self.subject), self._loop)
+            probe = asyncio.run_coroutine_threadsafe(
+                self._jetstream.find_stream_name_by_subject(self.subject), self._loop
+            )
             try:
                 probe.result(self.ack_timeout_s)
                 self._failing = False

@@ -113,7 +113,10 @@ class Spool:
                     return
                 oldest = self._spooled[0]
             try:
-                records = [Record(data.encode(), record_id, key) for record_id, key, data in map(orjson.loads, oldest.read_bytes().splitlines())]
+                records = [
+                    Record(data.encode(), record_id, key)
+                    for record_id, key, data in map(orjson.loads, oldest.read_bytes().splitlines())
+                ]
             except (OSError, ValueError) as error:  # never written whole: set aside, not retried forever
                 log.error("spooled batch %s unreadable, kept as %s: %s", oldest.name, FAILED, error)
                 self._done_with(oldest, oldest.with_suffix(FAILED))

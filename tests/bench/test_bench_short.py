@@ -33,7 +33,14 @@ PIPELINE_ROWS = [
     "POST batch 10",
     "POST batch 100",
 ]
-STAGE_ROWS = ["identity", "parse", "enrich (with validation)", "of which: validate entities", "serialise", "collect() end to end"]
+STAGE_ROWS = [
+    "identity",
+    "parse",
+    "enrich (with validation)",
+    "of which: validate entities",
+    "serialise",
+    "collect() end to end",
+]
 
 
 def run_bench(script: str, *args: str) -> str:
@@ -44,7 +51,9 @@ def run_bench(script: str, *args: str) -> str:
         text=True,
         timeout=HANG_GUARD_S,
     )
-    assert done.returncode == 0, f"bench/{script} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+    assert done.returncode == 0, (
+        f"bench/{script} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+    )
     print(done.stdout)  # shown by pytest -s or on failure: CI keeps the table in its log
     return done.stdout
 

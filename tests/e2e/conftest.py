@@ -7,8 +7,9 @@ JavaScript trackers against it with `node_driver.run_node`.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from node_driver import BROWSER_TRACKER_UMD, CHROMIUM, JS, NOT_INSTALLED

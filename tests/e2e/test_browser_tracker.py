@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-
 from node_driver import run_node
 
 TP2 = "/com.snowplowanalytics.snowplow/tp2"

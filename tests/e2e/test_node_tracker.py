@@ -24,7 +24,13 @@ def tracker_version() -> str:
 
 
 def send(collector, method: str, batch: int, events: int, base64: bool = True) -> dict:
-    config = {"endpoint": collector.url, "eventMethod": method, "bufferSize": batch, "events": events, "encodeBase64": base64}
+    config = {
+        "endpoint": collector.url,
+        "eventMethod": method,
+        "bufferSize": batch,
+        "events": events,
+        "encodeBase64": base64,
+    }
     return run_node("node_tracker.mjs", config)
 
 

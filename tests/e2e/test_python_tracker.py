@@ -83,6 +83,7 @@ def by_event_id(records: list[dict]) -> dict[str, dict]:
 
 # --- a Subject with every id, three kinds of event ---------------------------------------------------
 
+
 @pytest.mark.parametrize("method", METHODS)
 def test_page_view_structured_and_self_describing_events_arrive_with_every_subject_id(collector, method):
     ids = {"duid": str(uuid.uuid4()), "nuid": str(uuid.uuid4()), "sid": str(uuid.uuid4())}
@@ -136,10 +137,18 @@ def test_page_view_structured_and_self_describing_events_arrive_with_every_subje
     assert (page_view["event_vendor"], page_view["event_name"]) == ("com.snowplowanalytics.snowplow", "page_view")
     assert page_view["page_url"] == "https://shop.example/basket?step=2"
     assert (page_view["page_title"], page_view["page_referrer"]) == ("Basket", "https://search.example/")
-    assert (page_view["page_urlhost"], page_view["page_urlpath"], page_view["page_urlquery"]) == ("shop.example", "/basket", "step=2")
+    assert (page_view["page_urlhost"], page_view["page_urlpath"], page_view["page_urlquery"]) == (
+        "shop.example",
+        "/basket",
+        "step=2",
+    )
 
     struct = events[struct_id]
-    assert (struct["event"], struct["event_vendor"], struct["event_name"]) == ("struct", "com.google.analytics", "event")
+    assert (struct["event"], struct["event_vendor"], struct["event_name"]) == (
+        "struct",
+        "com.google.analytics",
+        "event",
+    )
     se_fields = (struct["se_category"], struct["se_action"], struct["se_label"], struct["se_property"])
     assert se_fields == ("checkout", "add", "sku-1", "size-42")
     assert struct["se_value"] == 2.5
@@ -148,7 +157,11 @@ def test_page_view_structured_and_self_describing_events_arrive_with_every_subje
     click = events[link_click_id]
     assert click["event"] == "unstruct"
     assert (click["event_vendor"], click["event_name"], click["event_format"], click["event_version"]) == (
-        "com.snowplowanalytics.snowplow", "link_click", "jsonschema", "1-0-1")
+        "com.snowplowanalytics.snowplow",
+        "link_click",
+        "jsonschema",
+        "1-0-1",
+    )
     assert click["unstruct_event"] == {"schema": UNSTRUCT_EVENT, "data": link.to_json()}
     assert not any(key.startswith("se_") for key in click)
 
@@ -182,6 +195,7 @@ def test_invalid_client_session_becomes_a_schema_violation_naming_the_property(c
 
 
 # --- what the collector adds when the tracker does not set it ----------------------------------------
+
 
 @pytest.mark.parametrize("method", METHODS)
 def test_without_ip_or_network_userid_the_collector_fills_them_from_the_connection_and_its_cookie(collector, method):

@@ -9,12 +9,13 @@ import base64
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import fastjsonschema
 import httpx
@@ -36,6 +37,7 @@ JSON = {"Content-Type": "application/json; charset=utf-8"}
 
 
 # --- building tracker payloads -------------------------------------------------------------
+
 
 def page_view(**extra: str) -> dict[str, str]:
     """A valid page view as a tracker sends it, with its own event id so the test can find it."""
@@ -69,7 +71,10 @@ def client_session(**overrides: Any) -> dict[str, Any]:
 
 # --- sending ----------------------------------------------------------------------------------
 
-def post(url: str, *events: Any, headers: dict[str, str] | None = None, params: dict[str, str] | None = None) -> httpx.Response:
+
+def post(
+    url: str, *events: Any, headers: dict[str, str] | None = None, params: dict[str, str] | None = None
+) -> httpx.Response:
     """POST a payload_data batch to tp2."""
     body = orjson.dumps(payload_data(*events))
     return httpx.post(url + TP2, content=body, headers={**JSON, **(headers or {})}, params=params)
@@ -117,6 +122,7 @@ def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
 
 
 # --- reading answers and output ---------------------------------------------------------------
+
 
 @dataclass
 class SetCookie:

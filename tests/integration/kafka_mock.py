@@ -55,7 +55,10 @@ def _librdkafka() -> ctypes.CDLL:
         "rd_kafka_mock_topic_create": (ctypes.c_int, [p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int]),
         "rd_kafka_mock_broker_set_down": (ctypes.c_int, [p, ctypes.c_int32]),
         "rd_kafka_mock_broker_set_up": (ctypes.c_int, [p, ctypes.c_int32]),
-        "rd_kafka_mock_push_request_errors_array": (None, [p, ctypes.c_int16, ctypes.c_size_t, ctypes.POINTER(ctypes.c_int)]),
+        "rd_kafka_mock_push_request_errors_array": (
+            None,
+            [p, ctypes.c_int16, ctypes.c_size_t, ctypes.POINTER(ctypes.c_int)],
+        ),
         "rd_kafka_mock_clear_request_errors": (None, [p, ctypes.c_int16]),
         "rd_kafka_err2str": (ctypes.c_char_p, [ctypes.c_int]),
     }

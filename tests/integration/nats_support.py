@@ -10,9 +10,10 @@ import asyncio
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import nats
 import orjson
@@ -47,7 +48,12 @@ async def _connect(url: str) -> nats.aio.client.Client:
     """A connection that gives up at once when nobody listens (nats-py's defaults retry for minutes,
     and `max_reconnect_attempts=0` means forever)."""
     return await nats.connect(
-        url, connect_timeout=1, allow_reconnect=False, max_reconnect_attempts=1, reconnect_time_wait=0.05, error_cb=_quiet
+        url,
+        connect_timeout=1,
+        allow_reconnect=False,
+        max_reconnect_attempts=1,
+        reconnect_time_wait=0.05,
+        error_cb=_quiet,
     )
 
 

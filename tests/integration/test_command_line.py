@@ -11,7 +11,9 @@ from tests.conftest import ROOT
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")} | (env or {})
-    return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_schemas_command_lists_and_checks_every_local_schema():

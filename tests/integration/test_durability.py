@@ -101,9 +101,7 @@ def test_vanished_output_folder_gives_503_until_it_is_back(collector):
 
 def test_stalled_sink_sheds_load_with_503_and_bounded_memory(collector_factory, tmp_path):
     switch = tmp_path / "fault"
-    collector = collector_factory(
-        env={"COLLECTOR_FAULT_SWITCH": str(switch), "COLLECTOR_INFLIGHT_MAX_RECORDS": "400"}
-    )
+    collector = collector_factory(env={"COLLECTOR_FAULT_SWITCH": str(switch), "COLLECTOR_INFLIGHT_MAX_RECORDS": "400"})
     switch.write_text("stall")
     load = Load(collector.url, senders=48, batch_size=10).start()
     load.wait_for(lambda: load.statuses[503] >= 200, what="503s once the in-flight bound is reached")

@@ -130,7 +130,9 @@ def test_gzip_bomb_is_413_and_nothing_recorded(collector_factory):
 )
 def test_undecodable_bodies_get_a_4xx_naming_the_problem(collector, body, encoding, status):
     response = httpx.post(
-        f"{collector.url}{TP2}", content=body, headers={"Content-Type": "application/json", "Content-Encoding": encoding}
+        f"{collector.url}{TP2}",
+        content=body,
+        headers={"Content-Type": "application/json", "Content-Encoding": encoding},
     )
     assert response.status_code == status
     assert ("gzip" in response.text) or ("Content-Encoding" in response.text)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from http_support import (
     SCHEMA_VIOLATIONS,
     TRACKER_PROTOCOL_VIOLATIONS,
@@ -55,7 +54,11 @@ def test_the_bad_row_of_an_invalid_entity_names_the_schema_and_the_property(coll
 
 @pytest.mark.parametrize(
     "parameter, value, field",
-    [("sid", "not-a-uuid", "domain_sessionid"), ("vid", "ten", "domain_sessionidx"), ("dtm", "yesterday", "dvce_created_tstamp")],
+    [
+        ("sid", "not-a-uuid", "domain_sessionid"),
+        ("vid", "ten", "domain_sessionidx"),
+        ("dtm", "yesterday", "dvce_created_tstamp"),
+    ],
 )
 def test_the_bad_row_of_an_unconvertible_parameter_names_the_field(collector, parameter, value, field):
     post(collector.url, page_view(**{parameter: value}))

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from http_support import (
     SCHEMA_VIOLATIONS,
     assert_valid_bad_row,
@@ -26,13 +25,14 @@ def _about(when: datetime, expected: datetime, slack: timedelta = timedelta(minu
 
 # --- the sp cookie ------------------------------------------------------------------------
 
+
 def test_new_visitor_gets_a_year_long_cookie_with_browser_safe_attributes(collector):
     response = pixel(collector.url, page_view())
 
     cookie = the_set_cookie(response)
     assert cookie.name == "sp"
     assert uuid.UUID(cookie.value)
-    assert _about(cookie.expires, datetime.now(timezone.utc) + timedelta(days=365))
+    assert _about(cookie.expires, datetime.now(UTC) + timedelta(days=365))
     assert cookie.attributes["path"] == "/"
     assert cookie.attributes["samesite"] == "None"
     assert cookie.attributes["secure"] is True
@@ -40,8 +40,13 @@ def test_new_visitor_gets_a_year_long_cookie_with_browser_safe_attributes(collec
     assert "domain" not in cookie.attributes  # none configured
 
 
-@pytest.mark.parametrize("send", [pytest.param(lambda url, h: pixel(url, page_view(), h), id="GET"),
-                                  pytest.param(lambda url, h: post(url, page_view(), headers=h), id="POST")])
+@pytest.mark.parametrize(
+    "send",
+    [
+        pytest.param(lambda url, h: pixel(url, page_view(), h), id="GET"),
+        pytest.param(lambda url, h: post(url, page_view(), headers=h), id="POST"),
+    ],
+)
 def test_new_visitor_network_userid_is_the_issued_cookie(collector, send):
     response = send(collector.url, {})
 
@@ -125,8 +130,14 @@ def test_cookie_can_be_switched_off(collector_factory):
 
 # --- SP-Anonymous -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("send", [pytest.param(lambda url, h: pixel(url, page_view(), h), id="GET"),
-                                  pytest.param(lambda url, h: post(url, page_view(), headers=h), id="POST")])
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        pytest.param(lambda url, h: pixel(url, page_view(), h), id="GET"),
+        pytest.param(lambda url, h: post(url, page_view(), headers=h), id="POST"),
+    ],
+)
 def test_anonymous_request_gets_no_cookie_and_stores_no_ip_or_network_userid(collector, send):
     response = send(collector.url, {**ANONYMOUS, "X-Forwarded-For": "203.0.113.7"})
 
@@ -145,7 +156,7 @@ def test_anonymous_request_with_an_sp_cookie_gets_it_expired_and_the_id_is_not_u
     cookie = the_set_cookie(response)
     assert cookie.name == "sp"
     assert cookie.value != visitor
-    assert cookie.expires < datetime.now(timezone.utc)
+    assert cookie.expires < datetime.now(UTC)
     assert cookie.attributes["path"] == "/"  # same path, or the browser would keep the old cookie
     [event] = collector.good()
     assert "network_userid" not in event
@@ -159,7 +170,7 @@ def test_the_expiring_cookie_has_the_domain_of_the_cookie_it_replaces(collector_
     response = pixel(collector.url, page_view(), headers=headers)
 
     cookie = the_set_cookie(response)
-    assert cookie.expires < datetime.now(timezone.utc)
+    assert cookie.expires < datetime.now(UTC)
     assert cookie.attributes["domain"] == "acme.com"  # else the browser keeps the domain cookie
 
 
@@ -198,6 +209,7 @@ def test_anonymous_bad_row_keeps_no_identifying_header(collector):
 
 
 # --- the client address -------------------------------------------------------------------------
+
 
 def test_direct_client_is_the_tcp_peer(collector):
     pixel(collector.url, page_view())

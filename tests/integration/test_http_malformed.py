@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 import httpx
 import orjson
-
 from http_support import (
     PAYLOAD_DATA,
     TP2,
@@ -91,7 +90,9 @@ CASES = {
     "cx without data": get(bad=1, cx=b64({"schema": CONTEXTS_1_0_1})),
     "cx data not an array": get(bad=1, cx=b64({"schema": CONTEXTS_1_0_1, "data": {"a": 1}})),
     "cx entity not self-describing": get(bad=1, cx=b64(contexts({"userId": "x"}))),
-    "cx entity schema unknown": get(bad=1, cx=b64(contexts({"schema": "iglu:com.acme/nope/jsonschema/1-0-0", "data": {}}))),
+    "cx entity schema unknown": get(
+        bad=1, cx=b64(contexts({"schema": "iglu:com.acme/nope/jsonschema/1-0-0", "data": {}}))
+    ),
     "cx entity schema not an Iglu URI": get(bad=1, cx=b64(contexts({"schema": "http://acme/x", "data": {}}))),
     "cx wrapper not contexts": get(bad=1, cx=b64({"schema": UNSTRUCT, "data": []})),
     "co broken JSON": get(bad=1, co=f'{{"schema": "{CONTEXTS_1_0_1}", "data": ['),
@@ -105,7 +106,9 @@ CASES = {
     "ue_px not base64": get(bad=1, e="ue", ue_px="%%%"),
     "ue_pr broken JSON": get(bad=1, e="ue", ue_pr='{"schema":'),
     "ue_pr not unstruct_event": get(bad=1, e="ue", ue_pr=orjson.dumps(contexts()).decode()),
-    "ue_pr inner not self-describing": get(bad=1, e="ue", ue_pr=orjson.dumps({"schema": UNSTRUCT, "data": 42}).decode()),
+    "ue_pr inner not self-describing": get(
+        bad=1, e="ue", ue_pr=orjson.dumps({"schema": UNSTRUCT, "data": 42}).decode()
+    ),
     "ue_pr invalid data": get(bad=1, e="ue", ue_pr=link_click(targetUrl=123)),
     "ue_pr unknown schema": get(bad=1, e="ue", ue_pr=link_click(targetUrl="x").replace("link_click", "no_such_event")),
     # atomic fields

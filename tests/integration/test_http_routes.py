@@ -7,7 +7,6 @@ import gzip
 import httpx
 import orjson
 import pytest
-
 from http_support import (
     JSON,
     PIXEL_PATHS,
@@ -21,9 +20,7 @@ from http_support import (
     post,
 )
 
-GIF_43_BYTES = bytes.fromhex(
-    "47494638396101000100f00000ffffff00000021f90405000000002c00000000010001000002024401003b"
-)
+GIF_43_BYTES = bytes.fromhex("47494638396101000100f00000ffffff00000021f90405000000002c00000000010001000002024401003b")
 NO_CACHE = "no-cache, no-store, must-revalidate"
 
 
@@ -124,8 +121,13 @@ def test_preflight_allows_the_tracker_headers_and_records_nothing(collector, pat
     assert collector.bad() == []
 
 
-@pytest.mark.parametrize("send", [pytest.param(lambda url, h: pixel(url, page_view(), h), id="GET"),
-                                  pytest.param(lambda url, h: post(url, page_view(), headers=h), id="POST")])
+@pytest.mark.parametrize(
+    "send",
+    [
+        pytest.param(lambda url, h: pixel(url, page_view(), h), id="GET"),
+        pytest.param(lambda url, h: post(url, page_view(), headers=h), id="POST"),
+    ],
+)
 def test_tracking_responses_echo_the_origin_and_allow_credentials(collector, send):
     response = send(collector.url, {"Origin": "https://shop.example"})
 
@@ -172,7 +174,9 @@ def test_robots_txt_disallows_all_crawlers(collector):
     ],
 )
 def test_unknown_paths_are_404_and_record_nothing(collector, method, path):
-    response = httpx.request(method, collector.url + path, params=page_view(), content=b"{}" if method == "POST" else None)
+    response = httpx.request(
+        method, collector.url + path, params=page_view(), content=b"{}" if method == "POST" else None
+    )
 
     assert response.status_code == 404
     assert collector.good() == []

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import gzip
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import orjson
 import pytest
-
 from http_support import (
-    acknowledged_sender,
     SCHEMA_VIOLATIONS,
+    acknowledged_sender,
     assert_valid_bad_row,
     page_view,
     pixel,
@@ -27,6 +26,7 @@ from http_support import (
     raw_parameters,
     wait_until,
 )
+
 from tests.load import Load
 
 
@@ -159,7 +159,9 @@ def test_batches_arrive_gzipped_whole_and_as_stored(receiver, collector_factory)
     assert all(
         batch.content_encoding == "gzip" and batch.content_type == "application/x-ndjson" for batch in receiver.batches
     )
-    good_batches = [[record["event_id"] for record in batch.records] for batch in receiver.batches if batch.path == "/good"]
+    good_batches = [
+        [record["event_id"] for record in batch.records] for batch in receiver.batches if batch.path == "/good"
+    ]
     # One request after the other: one batch each, a request's events together and in order.
     assert good_batches == [[viewed["eid"]], [first["eid"], second["eid"], third["eid"]]]
     by_id = {record["event_id"]: record for record in receiver.records("/good")}
@@ -192,7 +194,9 @@ def test_readiness_follows_the_receiver_while_no_events_flow(receiver, collector
     assert receiver.batches == []
 
 
-def test_failing_receiver_gives_503_then_recovers_by_itself_and_acknowledged_events_arrive_as_sent(receiver, collector_factory):
+def test_failing_receiver_gives_503_then_recovers_by_itself_and_acknowledged_events_arrive_as_sent(
+    receiver, collector_factory
+):
     collector = started(collector_factory, http_env(receiver, COLLECTOR_RETRY_AFTER_SECONDS="7"))
     during = Load(collector.url, senders=2, batch_size=5).start()
     try:
@@ -233,7 +237,9 @@ def test_failing_receiver_gives_503_then_recovers_by_itself_and_acknowledged_eve
     )
 
 
-def test_spool_acknowledges_while_the_receiver_fails_and_delivers_in_order_after(receiver, collector_factory, tmp_path: Path):
+def test_spool_acknowledges_while_the_receiver_fails_and_delivers_in_order_after(
+    receiver, collector_factory, tmp_path: Path
+):
     spool = tmp_path / "spool"
     collector = started(collector_factory, http_env(receiver, COLLECTOR_SPOOL_DIR=str(spool)))
     acknowledged: list[str] = []

@@ -8,7 +8,6 @@ a vanished folder) lets it write again, without a restart.
 from __future__ import annotations
 
 import httpx
-
 from http_support import page_view, post, raw_parameters, wait_until
 
 

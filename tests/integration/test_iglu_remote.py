@@ -128,7 +128,9 @@ def test_cached_schemas_are_asked_again_after_their_ttl(collector_factory, regis
 def test_priority_order_and_a_registry_that_is_down(collector_factory, registry):
     down = Registry()
     down.stop()  # its port is closed now
-    collector = collector_factory(env=registries({"name": "gone", "url": down.url}, {"name": "acme", "url": registry.url}))
+    collector = collector_factory(
+        env=registries({"name": "gone", "url": down.url}, {"name": "acme", "url": registry.url})
+    )
     assert checkout(collector.url, {"total": 5}).status_code == 200
     assert len(collector.good()) == 1, "the next registry answers when the first is down"
 

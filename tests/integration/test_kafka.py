@@ -8,18 +8,17 @@ what arrived back with a plain confluent-kafka consumer, as a downstream job wou
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import httpx
 import orjson
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-
 from http_support import (
-    acknowledged_sender,
     SCHEMA_VIOLATIONS,
+    acknowledged_sender,
     assert_valid_bad_row,
     page_view,
     pixel,
@@ -28,6 +27,7 @@ from http_support import (
     wait_until,
 )
 from kafka_mock import KafkaMock
+
 from tests.load import Load
 
 GOOD, BAD = "snowplow-good", "snowplow-bad"  # the sink's default topic names
@@ -69,7 +69,9 @@ class TopicReader:
             if message.error() is None:
                 key = message.key()
                 value = orjson.loads(message.value())
-                self.records.append(Delivered(key.decode() if key is not None else None, value, message.partition(), message.offset()))
+                self.records.append(
+                    Delivered(key.decode() if key is not None else None, value, message.partition(), message.offset())
+                )
 
     def read_until(self, condition: Callable[[list[Delivered]], bool], timeout_s: float = 20) -> list[Delivered]:
         wait_until(lambda: condition(self.records) or self._poll() or condition(self.records), timeout_s)
@@ -81,7 +83,10 @@ class TopicReader:
 
     def read_all(self) -> list[Delivered]:
         """Everything the topic holds now: up to each partition's high watermark."""
-        highs = {p: self.consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)[1] for p in range(self.partitions)}
+        highs = {
+            p: self.consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)[1]
+            for p in range(self.partitions)
+        }
 
         def caught_up() -> bool:
             read = {p: -1 for p in highs}
@@ -170,7 +175,9 @@ def test_events_and_bad_rows_arrive_on_their_topics_keyed_by_network_userid(kafk
     one, two = by_id[first["eid"]], by_id[second["eid"]]
     assert one.key == two.key == bob and one.value["network_userid"] == bob
     assert (one.value["page_title"], two.value["page_title"]) == ("Home", "Basket")
-    assert one.partition == two.partition and one.offset < two.offset, "one user's events stay in order on one partition"
+    assert one.partition == two.partition and one.offset < two.offset, (
+        "one user's events stay in order on one partition"
+    )
 
     unknown = by_id[anonymous["eid"]]
     assert "network_userid" not in unknown.value and "user_ipaddress" not in unknown.value
@@ -194,7 +201,9 @@ def test_configured_partition_key_is_the_record_key(kafka, reader, collector_fac
     assert records[without_app["eid"]].key == without_app["eid"]
 
 
-def test_idle_broker_outage_shows_in_sink_health_and_gives_503_until_the_broker_is_back(kafka, reader, collector_factory):
+def test_idle_broker_outage_shows_in_sink_health_and_gives_503_until_the_broker_is_back(
+    kafka, reader, collector_factory
+):
     mock = kafka()
     collector = started(collector_factory, kafka_env(mock, COLLECTOR_RETRY_AFTER_SECONDS="7"))
     before = page_view()
@@ -219,7 +228,9 @@ def test_idle_broker_outage_shows_in_sink_health_and_gives_503_until_the_broker_
     assert raw_parameters(bad_row.value)["eid"] == refused_bad_event["eid"]
 
 
-def test_broker_outage_under_load_gives_503_and_every_acknowledged_event_is_delivered_once(kafka, reader, collector_factory):
+def test_broker_outage_under_load_gives_503_and_every_acknowledged_event_is_delivered_once(
+    kafka, reader, collector_factory
+):
     mock = kafka()
     collector = started(collector_factory, kafka_env(mock))
     load = Load(collector.url, senders=2, batch_size=5).start()
@@ -258,7 +269,9 @@ def test_produce_requests_rejected_by_the_broker_give_503_and_store_nothing(kafk
     assert [record.event_id for record in records] == [event["eid"]], "the rejected attempt left no copy"
 
 
-def test_spool_acknowledges_during_the_outage_and_delivers_everything_in_order_after(kafka, reader, collector_factory, tmp_path: Path):
+def test_spool_acknowledges_during_the_outage_and_delivers_everything_in_order_after(
+    kafka, reader, collector_factory, tmp_path: Path
+):
     mock = kafka()
     spool = tmp_path / "spool"
     collector = started(collector_factory, kafka_env(mock, COLLECTOR_SPOOL_DIR=str(spool)))

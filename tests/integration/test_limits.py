@@ -59,7 +59,11 @@ def test_too_many_entities_and_too_deep_json_fail_the_event(collector_factory):
     deep: dict = {"leaf": 1}
     for _ in range(12):
         deep = {"next": deep}
-    too_deep = {"e": "ue", "p": "web", "ue_pr": json.dumps({"schema": "iglu:com.acme/x/jsonschema/1-0-0", "data": deep})}
+    too_deep = {
+        "e": "ue",
+        "p": "web",
+        "ue_pr": json.dumps({"schema": "iglu:com.acme/x/jsonschema/1-0-0", "data": deep}),
+    }
     for params in (within, too_many, too_deep):
         assert httpx.get(f"{collector.url}/i", params=params).status_code == 200
     assert len(collector.good()) == 1

@@ -13,14 +13,14 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import orjson
 import pytest
 from http_support import JSON, TP2, page_view, payload_data, the_set_cookie
-from nats_support import GOOD, collector_env, nats_server  # noqa: F401 (a fixture)
+from nats_support import GOOD, collector_env
 
 from tests.conftest import free_port
 
@@ -40,12 +40,25 @@ class Nginx:
         folder.mkdir(parents=True, exist_ok=True)
         self.config = folder / "nginx.conf"
         self.config.write_text(self._config(upstreams))
-        command = [NGINX, "-e", str(folder / "error.log"), "-c", str(self.config), "-p", str(folder), "-g", "daemon off;"]
+        command = [
+            NGINX,
+            "-e",
+            str(folder / "error.log"),
+            "-c",
+            str(self.config),
+            "-p",
+            str(folder),
+            "-g",
+            "daemon off;",
+        ]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
     def _config(self, upstreams: list[str]) -> str:
         servers = "".join(f"        server {upstream};\n" for upstream in upstreams)
-        temp = "".join(f"    {kind}_temp_path {self.folder / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        temp = "".join(
+            f"    {kind}_temp_path {self.folder / kind};\n"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
         proxy = f"""
             proxy_pass http://collectors;
             proxy_bind {NGINX_ADDRESS};

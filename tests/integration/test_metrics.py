@@ -28,7 +28,10 @@ def test_counters_match_the_traffic(collector_factory, workers):
         for _ in range(5):
             assert client.get("/i", params={"e": "pv", "p": "web"}).status_code == 200
         assert client.get("/i", params={"e": "pv", "p": "web"}, headers={"SP-Anonymous": "*"}).status_code == 200
-        batch = {"schema": PAYLOAD_DATA, "data": [{"e": "pv", "p": "web", "tv": "t"}, {"e": "pv", "p": "nope", "tv": "t"}]}
+        batch = {
+            "schema": PAYLOAD_DATA,
+            "data": [{"e": "pv", "p": "web", "tv": "t"}, {"e": "pv", "p": "nope", "tv": "t"}],
+        }
         assert client.post(TP2, json=batch).status_code == 200
         assert client.post(TP2, content=b"not json", headers={"Content-Type": "application/json"}).status_code == 200
         assert client.options("/i").status_code == 200

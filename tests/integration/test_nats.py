@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 from http_support import TP2, page_view, pixel, post, raw_parameters, wait_until
-from nats_support import BAD, GOOD, NatsServer, collector_env, nats_server  # noqa: F401 (a fixture)
+from nats_support import BAD, GOOD, NatsServer, collector_env
 
 from tests.load import Load
 
@@ -39,7 +39,7 @@ def assert_acknowledged_in_stream_once(load: Load, server: NatsServer) -> dict[s
     assert not twice, f"{len(twice)} acknowledged events are in the stream more than once"
     assert set(counts) <= set(load.sent), "the stream holds events nobody sent"
     assert all(event["se_label"] == event["event_id"] and event["se_action"] == "send" for event in events)
-    return {event["event_id"]: message.seq for message, event in zip(messages, events)}
+    return {event["event_id"]: message.seq for message, event in zip(messages, events, strict=False)}
 
 
 def test_a_retried_request_is_in_the_stream_once(nats_server, collector_factory):

@@ -18,8 +18,35 @@ from tests.conftest import Collector
 TP2 = "/com.snowplowanalytics.snowplow/tp2"
 PAYLOAD_DATA = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4"
 CLIENT_SESSION = "iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-2"
-PARAMETERS = ["e", "p", "tv", "eid", "sid", "vid", "dtm", "stm", "ttm", "res", "vp", "url", "refr", "ip", "nuid",
-              "tnuid", "cx", "co", "ue_px", "ue_pr", "se_va", "tr_tt", "cookie", "f_pdf", "aid", "uid", "duid"]
+PARAMETERS = [
+    "e",
+    "p",
+    "tv",
+    "eid",
+    "sid",
+    "vid",
+    "dtm",
+    "stm",
+    "ttm",
+    "res",
+    "vp",
+    "url",
+    "refr",
+    "ip",
+    "nuid",
+    "tnuid",
+    "cx",
+    "co",
+    "ue_px",
+    "ue_pr",
+    "se_va",
+    "tr_tt",
+    "cookie",
+    "f_pdf",
+    "aid",
+    "uid",
+    "duid",
+]
 
 text = st.text(max_size=40)
 odd_text = st.one_of(text, st.text(alphabet=st.characters(codec="utf-8"), max_size=300), st.just("x" * 2000))
@@ -40,9 +67,21 @@ def b64(raw: bytes) -> str:
 
 json_texts = st.one_of(
     json_values.map(json.dumps),
-    st.builds(lambda data: json.dumps({"schema": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0", "data": data}), json_values),
-    st.builds(lambda data: json.dumps({"schema": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0",
-                                       "data": [{"schema": CLIENT_SESSION, "data": data}]}), json_values),
+    st.builds(
+        lambda data: json.dumps(
+            {"schema": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0", "data": data}
+        ),
+        json_values,
+    ),
+    st.builds(
+        lambda data: json.dumps(
+            {
+                "schema": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0",
+                "data": [{"schema": CLIENT_SESSION, "data": data}],
+            }
+        ),
+        json_values,
+    ),
     st.integers(1, 2000).map(deep),
     text,
 )
@@ -80,7 +119,9 @@ def judge(collector: Collector, response: httpx.Response, before: int, carried: 
     if response.status_code >= 400:
         assert added == 0, f"a {response.status_code} answer stored {added} records"
     else:
-        assert added == carried, f"{carried} events carried, {added} records stored: {response.status_code} {response.text}"
+        assert added == carried, (
+            f"{carried} events carried, {added} records stored: {response.status_code} {response.text}"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +133,9 @@ def service(tmp_path_factory):
     collector.stop()
 
 
-FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FAST = settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 @FAST
@@ -109,17 +152,23 @@ def test_any_get_is_one_record(service, event, request_headers):
 def test_any_batch_is_one_record_per_event(service, batch, request_headers):
     before = count(service)
     body = json.dumps({"schema": PAYLOAD_DATA, "data": batch})
-    response = httpx.post(f"{service.url}{TP2}", content=body, headers={**request_headers, "Content-Type": "application/json"})
+    response = httpx.post(
+        f"{service.url}{TP2}", content=body, headers={**request_headers, "Content-Type": "application/json"}
+    )
     judge(service, response, before, carried=len(batch))
 
 
 @FAST
 @given(
     body=st.one_of(st.binary(max_size=400), json_values.map(lambda value: json.dumps(value).encode())),
-    content_type=st.sampled_from(["application/json", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded", ""]),
+    content_type=st.sampled_from(
+        ["application/json", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded", ""]
+    ),
     request_headers=headers,
 )
 def test_any_other_body_is_one_bad_row_or_a_4xx(service, body, content_type, request_headers):
     before = count(service)
-    response = httpx.post(f"{service.url}{TP2}", content=body, headers={**request_headers, "Content-Type": content_type})
+    response = httpx.post(
+        f"{service.url}{TP2}", content=body, headers={**request_headers, "Content-Type": content_type}
+    )
     judge(service, response, before, carried=1)

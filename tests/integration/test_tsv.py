@@ -28,10 +28,21 @@ def cx(*entities: dict) -> str:
 def test_tsv_lines_are_read_by_the_python_analytics_sdk(collector_factory):
     collector = collector_factory(env={"COLLECTOR_OUTPUT_FORMAT": "tsv"})
     params = {
-        "e": "pv", "p": "web", "tv": "js-4.0.0", "aid": "shop", "eid": "0b9c1f22-6a4e-4e1b-9a55-2f7d9f1c3b2a",
-        "url": "https://www.acme.com:8443/cart?step=2#pay", "page": "Cart\tand more", "duid": "d-1",
-        "sid": CLIENT_SESSION["data"]["sessionId"], "vid": "3", "res": "1920x1080", "cookie": "1",
-        "dtm": "1764370000000", "stm": "1764370000500", "cx": cx(CLIENT_SESSION),
+        "e": "pv",
+        "p": "web",
+        "tv": "js-4.0.0",
+        "aid": "shop",
+        "eid": "0b9c1f22-6a4e-4e1b-9a55-2f7d9f1c3b2a",
+        "url": "https://www.acme.com:8443/cart?step=2#pay",
+        "page": "Cart\tand more",
+        "duid": "d-1",
+        "sid": CLIENT_SESSION["data"]["sessionId"],
+        "vid": "3",
+        "res": "1920x1080",
+        "cookie": "1",
+        "dtm": "1764370000000",
+        "stm": "1764370000500",
+        "cx": cx(CLIENT_SESSION),
     }
     response = httpx.get(f"{collector.url}/i", params=params, headers={"User-Agent": "Mozilla/5.0 test"})
     assert response.status_code == 200
@@ -44,7 +55,9 @@ def test_tsv_lines_are_read_by_the_python_analytics_sdk(collector_factory):
     assert event["user_ipaddress"] == "127.0.0.1"
     assert event["network_userid"] == response.cookies["sp"]
     assert event["page_urlhost"] == "www.acme.com" and event["page_urlport"] == 8443
-    assert event["page_urlpath"] == "/cart" and event["page_urlquery"] == "step=2" and event["page_urlfragment"] == "pay"
+    assert (
+        event["page_urlpath"] == "/cart" and event["page_urlquery"] == "step=2" and event["page_urlfragment"] == "pay"
+    )
     assert event["page_title"] == "Cart    and more"  # a tab in a value never breaks the line
     assert event["domain_sessionidx"] == 3 and event["domain_sessionid"] == params["sid"]
     assert event["dvce_screenwidth"] == 1920 and event["dvce_screenheight"] == 1080

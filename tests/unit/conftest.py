@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import orjson
 import pytest
@@ -48,7 +48,9 @@ def make_request() -> Callable[..., CollectorRequest]:
 
 
 def _payload(events: object, version: str = "1-0-4") -> bytes:
-    return orjson.dumps({"schema": f"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/{version}", "data": events})
+    return orjson.dumps(
+        {"schema": f"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/{version}", "data": events}
+    )
 
 
 @pytest.fixture(scope="session")

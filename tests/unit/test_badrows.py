@@ -91,8 +91,16 @@ def b64(text: str) -> str:
         (b"{not json", "application/json", {"field": "body", "value": "{not json"}),
         (b"", "application/json", {"field": "body"}),
         (b'[{"e":"pv"}]', "application/json", {"error": "INVALID_DATA_PAYLOAD"}),
-        (b'{"schema":"iglu:com.acme/x/jsonschema/1-0-0","data":[]}', "application/json", {"schemaKey": "iglu:com.acme/x/jsonschema/1-0-0"}),
-        (b'{"schema":"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4","data":[]}', "application/json", {"field": "data"}),
+        (
+            b'{"schema":"iglu:com.acme/x/jsonschema/1-0-0","data":[]}',
+            "application/json",
+            {"schemaKey": "iglu:com.acme/x/jsonschema/1-0-0"},
+        ),
+        (
+            b'{"schema":"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4","data":[]}',
+            "application/json",
+            {"field": "data"},
+        ),
     ],
     ids=["content-type", "not-json", "empty", "not-self-describing", "wrong-schema", "no-events"],
 )
@@ -132,7 +140,13 @@ def test_long_values_in_a_tracker_protocol_violation(bad_rows):
     long_value = "v" * 2000
     content_type = "application/x-" + "y" * 300
     data = one_bad_row(
-        post(bad_rows, b"{}", content_type, query=f"long={long_value}", headers={"User-Agent": "U" * 5000, "Referer": "https://r.example/" + "r" * 9000}),
+        post(
+            bad_rows,
+            b"{}",
+            content_type,
+            query=f"long={long_value}",
+            headers={"User-Agent": "U" * 5000, "Referer": "https://r.example/" + "r" * 9000},
+        ),
         TRACKER_PROTOCOL,
     )
     assert data["payload"]["querystring"][0]["value"] == long_value[:512]
@@ -194,7 +208,9 @@ CONTEXTS = {
 def test_long_invalid_cx_makes_a_valid_schema_violation(bad_rows):
     cx = b64(orjson.dumps(CONTEXTS).decode())
     assert len(cx) > 512
-    data = one_bad_row(bad_rows("GET", query=f"{GET_PAGE_VIEW}&cx={quote(cx)}", headers={"User-Agent": "U" * 5000}), SCHEMA_VIOLATIONS)
+    data = one_bad_row(
+        bad_rows("GET", query=f"{GET_PAGE_VIEW}&cx={quote(cx)}", headers={"User-Agent": "U" * 5000}), SCHEMA_VIOLATIONS
+    )
     by_schema = {message["schemaKey"]: message for message in data["failure"]["messages"]}
     assert by_schema.keys() == {"iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-2", ATOMIC}
     assert by_schema[ATOMIC]["error"]["dataReports"][0]["path"] == "useragent"  # 5000 > 1000 characters
@@ -208,7 +224,11 @@ def test_long_invalid_cx_makes_a_valid_schema_violation(bad_rows):
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [(f"{GET_PAGE_VIEW}&cx={quote(b64('{oops'))}", "cx"), (f"{GET_PAGE_VIEW}&co=%5B", "co"), ("e=ue&p=web&tv=t", "ue_pr")],
+    [
+        (f"{GET_PAGE_VIEW}&cx={quote(b64('{oops'))}", "cx"),
+        (f"{GET_PAGE_VIEW}&co=%5B", "co"),
+        ("e=ue&p=web&tv=t", "ue_pr"),
+    ],
     ids=["cx", "co", "missing-unstruct"],
 )
 def test_not_json_makes_a_schema_violation_naming_the_parameter(bad_rows, query, field):
@@ -237,7 +257,13 @@ def header_names(collector_payload: dict) -> set[str]:
 
 
 REQUESTS_WITH_A_COLLECTOR_PAYLOAD = [
-    pytest.param("POST", {"body": b"{", "headers": {"Content-Type": "application/json"}}, TRACKER_PROTOCOL, "payload", id="tracker-protocol"),
+    pytest.param(
+        "POST",
+        {"body": b"{", "headers": {"Content-Type": "application/json"}},
+        TRACKER_PROTOCOL,
+        "payload",
+        id="tracker-protocol",
+    ),
     pytest.param("GET", {"query": f"{GET_PAGE_VIEW}&vid=x"}, SCHEMA_VIOLATIONS, "raw", id="schema-violations"),
 ]
 

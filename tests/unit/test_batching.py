@@ -60,7 +60,9 @@ def store(batcher: Batcher, good: list[bytes], bad: list[bytes]):
 
 
 def batcher_for(good: FakeSink, bad: FakeSink, **limits) -> Batcher:
-    settings = dict(max_records=1000, max_bytes=1 << 20, max_wait_s=0, inflight_max_records=100_000, inflight_max_bytes=1 << 26)
+    settings = dict(
+        max_records=1000, max_bytes=1 << 20, max_wait_s=0, inflight_max_records=100_000, inflight_max_bytes=1 << 26
+    )
     return Batcher(good, bad, metrics=Metrics(), **{**settings, **limits})
 
 
@@ -100,7 +102,13 @@ def test_group_commit_writes_fewer_batches_than_requests_every_record_once_in_or
 
 
 def test_a_batch_stops_at_max_records_without_splitting_a_request():
-    requests = [([b"a"], []), ([b"b1", b"b2", b"b3"], []), ([b"c1", b"c2"], []), ([b"d"], []), ([b"e1", b"e2", b"e3"], [])]
+    requests = [
+        ([b"a"], []),
+        ([b"b1", b"b2", b"b3"], []),
+        ([b"c1", b"c2"], []),
+        ([b"d"], []),
+        ([b"e1", b"e2", b"e3"], []),
+    ]
 
     async def scenario():
         gate = threading.Event()

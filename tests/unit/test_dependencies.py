@@ -10,8 +10,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 # import name → distribution name, where they differ
-DISTRIBUTIONS = {"pydantic_settings": "pydantic-settings", "prometheus_client": "prometheus-client", "nats": "nats-py",
-                 "confluent_kafka": "confluent-kafka"}
+DISTRIBUTIONS = {
+    "pydantic_settings": "pydantic-settings",
+    "prometheus_client": "prometheus-client",
+    "nats": "nats-py",
+    "confluent_kafka": "confluent-kafka",
+}
 OPTIONAL = {"nats": "nats", "confluent_kafka": "kafka"}  # imported only when that sink is chosen: an extra
 
 

@@ -9,9 +9,9 @@ import orjson
 import pytest
 
 from app.clock import iso_from_ms as iso
-from app.privacy import IpMask
 from app.enrich import Enricher
 from app.identity import Identity
+from app.privacy import IpMask
 
 BASE = {"e": "pv", "p": "web", "tv": "js-3.0.0"}
 COLLECTOR_ID = "c0ffee00-1234-4abc-8def-000000000001"
@@ -70,7 +70,9 @@ def atomic_reports(enriched) -> list[dict]:
 
 
 def context(*entities) -> str:
-    return orjson.dumps({"schema": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0", "data": list(entities)}).decode()
+    return orjson.dumps(
+        {"schema": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0", "data": list(entities)}
+    ).decode()
 
 
 def entity(version: str = "1-0-2", **changes) -> dict:
@@ -99,7 +101,10 @@ def b64(text: str, urlsafe: bool = False, padded: bool = True) -> str:
         ({"vid": "-2147483648"}, {"domain_sessionidx": -(2**31)}),
         ({"ti_qu": "2147483647"}, {"ti_quantity": 2**31 - 1}),
         ({"tid": "+42"}, {"txn_id": 42}),
-        ({"pp_mix": "0", "pp_max": "10", "pp_miy": "-5", "pp_may": "900"}, {"pp_xoffset_min": 0, "pp_xoffset_max": 10, "pp_yoffset_min": -5, "pp_yoffset_max": 900}),
+        (
+            {"pp_mix": "0", "pp_max": "10", "pp_miy": "-5", "pp_may": "900"},
+            {"pp_xoffset_min": 0, "pp_xoffset_max": 10, "pp_yoffset_min": -5, "pp_yoffset_max": 900},
+        ),
         ({"se_va": "1.5"}, {"se_value": 1.5}),
         ({"se_va": "-0.25"}, {"se_value": -0.25}),
         ({"ev_va": "10"}, {"se_value": 10.0}),
@@ -107,9 +112,30 @@ def b64(text: str, urlsafe: bool = False, padded: bool = True) -> str:
         ({"ti_pr": "5.50"}, {"ti_price": 5.5}),
         ({"cookie": "1"}, {"br_cookies": True}),
         ({"cookie": "0"}, {"br_cookies": False}),
-        ({"f_pdf": "1", "f_fla": "0", "f_java": "1", "f_dir": "0", "f_qt": "1", "f_realp": "0", "f_wma": "1", "f_gears": "0", "f_ag": "1"},
-         {"br_features_pdf": True, "br_features_flash": False, "br_features_java": True, "br_features_director": False, "br_features_quicktime": True,
-          "br_features_realplayer": False, "br_features_windowsmedia": True, "br_features_gears": False, "br_features_silverlight": True}),
+        (
+            {
+                "f_pdf": "1",
+                "f_fla": "0",
+                "f_java": "1",
+                "f_dir": "0",
+                "f_qt": "1",
+                "f_realp": "0",
+                "f_wma": "1",
+                "f_gears": "0",
+                "f_ag": "1",
+            },
+            {
+                "br_features_pdf": True,
+                "br_features_flash": False,
+                "br_features_java": True,
+                "br_features_director": False,
+                "br_features_quicktime": True,
+                "br_features_realplayer": False,
+                "br_features_windowsmedia": True,
+                "br_features_gears": False,
+                "br_features_silverlight": True,
+            },
+        ),
         ({"dtm": "1700000000123"}, {"dvce_created_tstamp": "2023-11-14T22:13:20.123Z"}),
         ({"stm": "0"}, {"dvce_sent_tstamp": "1970-01-01T00:00:00.000Z"}),
         ({"ttm": "-1"}, {"true_tstamp": "1969-12-31T23:59:59.999Z"}),
@@ -120,16 +146,46 @@ def b64(text: str, urlsafe: bool = False, padded: bool = True) -> str:
         ({"p": "mob"}, {"platform": "mob"}),
         ({"p": "headset"}, {"platform": "headset"}),
         ({"p": "iot"}, {"platform": "iot"}),
-        ({"aid": "shop", "tna": "sp1", "uid": "user@x", "duid": "d-1", "lang": "en-GB", "cs": "UTF-8", "cd": "24"},
-         {"app_id": "shop", "name_tracker": "sp1", "user_id": "user@x", "domain_userid": "d-1", "br_lang": "en-GB", "doc_charset": "UTF-8", "br_colordepth": "24"}),
-        ({"se_ca": "c", "se_ac": "a", "se_la": "l", "se_pr": "p"}, {"se_category": "c", "se_action": "a", "se_label": "l", "se_property": "p"}),
-        ({"ev_ca": "c", "ev_ac": "a", "ev_la": "l", "ev_pr": "p"}, {"se_category": "c", "se_action": "a", "se_label": "l", "se_property": "p"}),
-        ({"tr_id": "o1", "tr_af": "a", "tr_ci": "Paris", "tr_st": "IDF", "tr_co": "FR", "tr_cu": "EUR"},
-         {"tr_orderid": "o1", "tr_affiliation": "a", "tr_city": "Paris", "tr_state": "IDF", "tr_country": "FR", "tr_currency": "EUR"}),
-        ({"ti_id": "o1", "ti_sk": "sku", "ti_nm": "Hat", "ti_ca": "hats", "ti_cu": "EUR"},
-         {"ti_orderid": "o1", "ti_sku": "sku", "ti_name": "Hat", "ti_category": "hats", "ti_currency": "EUR"}),
+        (
+            {"aid": "shop", "tna": "sp1", "uid": "user@x", "duid": "d-1", "lang": "en-GB", "cs": "UTF-8", "cd": "24"},
+            {
+                "app_id": "shop",
+                "name_tracker": "sp1",
+                "user_id": "user@x",
+                "domain_userid": "d-1",
+                "br_lang": "en-GB",
+                "doc_charset": "UTF-8",
+                "br_colordepth": "24",
+            },
+        ),
+        (
+            {"se_ca": "c", "se_ac": "a", "se_la": "l", "se_pr": "p"},
+            {"se_category": "c", "se_action": "a", "se_label": "l", "se_property": "p"},
+        ),
+        (
+            {"ev_ca": "c", "ev_ac": "a", "ev_la": "l", "ev_pr": "p"},
+            {"se_category": "c", "se_action": "a", "se_label": "l", "se_property": "p"},
+        ),
+        (
+            {"tr_id": "o1", "tr_af": "a", "tr_ci": "Paris", "tr_st": "IDF", "tr_co": "FR", "tr_cu": "EUR"},
+            {
+                "tr_orderid": "o1",
+                "tr_affiliation": "a",
+                "tr_city": "Paris",
+                "tr_state": "IDF",
+                "tr_country": "FR",
+                "tr_currency": "EUR",
+            },
+        ),
+        (
+            {"ti_id": "o1", "ti_sk": "sku", "ti_nm": "Hat", "ti_ca": "hats", "ti_cu": "EUR"},
+            {"ti_orderid": "o1", "ti_sku": "sku", "ti_name": "Hat", "ti_category": "hats", "ti_currency": "EUR"},
+        ),
         ({"ti_na": "Legacy hat"}, {"ti_name": "Legacy hat"}),
-        ({"tz": "Europe/Paris", "page": "Tab\there", "fp": "123"}, {"os_timezone": "Europe/Paris", "page_title": "Tab    here", "user_fingerprint": "123"}),
+        (
+            {"tz": "Europe/Paris", "page": "Tab\there", "fp": "123"},
+            {"os_timezone": "Europe/Paris", "page_title": "Tab    here", "user_fingerprint": "123"},
+        ),
         ({"page": "line\r\nbreak\x00"}, {"page_title": "linebreak"}),
         ({"cv": "custom-collector"}, {"v_collector": "custom-collector"}),
     ],
@@ -141,14 +197,24 @@ def test_parameter_conversion(enrich, params, expected):
 
 
 @pytest.mark.parametrize("value", ["null", "NULL", "Null"])
-@pytest.mark.parametrize(("param", "field"), [("vid", "domain_sessionidx"), ("ti_qu", "ti_quantity"), ("se_va", "se_value"), ("tr_tt", "tr_total")])
+@pytest.mark.parametrize(
+    ("param", "field"),
+    [("vid", "domain_sessionidx"), ("ti_qu", "ti_quantity"), ("se_va", "se_value"), ("tr_tt", "tr_total")],
+)
 def test_null_number_is_absent(enrich, param, field, value):
     assert field not in good(enrich({param: value}))
 
 
 @pytest.mark.parametrize(
     ("code", "event_name"),
-    [("pv", "page_view"), ("pp", "page_ping"), ("se", "struct"), ("ev", "struct"), ("tr", "transaction"), ("ti", "transaction_item")],
+    [
+        ("pv", "page_view"),
+        ("pp", "page_ping"),
+        ("se", "struct"),
+        ("ev", "struct"),
+        ("tr", "transaction"),
+        ("ti", "transaction_item"),
+    ],
 )
 def test_event_codes(enrich, code, event_name):
     assert good(enrich({"e": code}))["event"] == event_name
@@ -247,7 +313,9 @@ def test_too_long_value_is_atomic_field_length_exceeded(enrich, param, value, fi
     assert str(limit) in report["message"]
 
 
-@pytest.mark.parametrize(("param", "value"), [("tr_cu", "EUR"), ("aid", "a" * 255), ("url", "https://a.com/?" + "q" * 4081)])
+@pytest.mark.parametrize(
+    ("param", "value"), [("tr_cu", "EUR"), ("aid", "a" * 255), ("url", "https://a.com/?" + "q" * 4081)]
+)
 def test_value_at_the_limit_is_kept(enrich, param, value):
     assert value in good(enrich({param: value})).values()
 
@@ -297,7 +365,11 @@ def test_user_ipaddress_precedence(enrich, params, identity, expected):
     ("params", "headers", "expected"),
     [
         ({}, {"User-Agent": "UA-header", "Referer": "https://ref.example/a"}, ("UA-header", "https://ref.example/a")),
-        ({"ua": "UA-param", "url": "https://page.example/"}, {"User-Agent": "UA-header", "Referer": "https://ref.example/a"}, ("UA-param", "https://page.example/")),
+        (
+            {"ua": "UA-param", "url": "https://page.example/"},
+            {"User-Agent": "UA-header", "Referer": "https://ref.example/a"},
+            ("UA-param", "https://page.example/"),
+        ),
         ({"ua": "UA-param"}, {}, ("UA-param", None)),
         ({}, {}, (None, None)),
     ],
@@ -340,7 +412,16 @@ def test_url_parts(enrich, param, prefix, url, parts):
         ({"dtm": "1000"}, COLLECTOR_MS),
         ({"stm": "6000"}, COLLECTOR_MS),
     ],
-    ids=["collector", "true-time", "true-time-wins", "skew-corrected", "equal", "created-after-sent", "only-dtm", "only-stm"],
+    ids=[
+        "collector",
+        "true-time",
+        "true-time-wins",
+        "skew-corrected",
+        "equal",
+        "created-after-sent",
+        "only-dtm",
+        "only-stm",
+    ],
 )
 def test_derived_tstamp(enrich, params, derived_ms):
     event = good(enrich(params))
@@ -361,8 +442,13 @@ def test_event_id_from_eid_if_valid_else_new(enrich, eid, expected):
         assert event_id == expected
 
 
-LINK_CLICK = {"schema": "iglu:com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1", "data": {"targetUrl": "https://a.com/"}}
-UNSTRUCT = orjson.dumps({"schema": "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0", "data": LINK_CLICK}).decode()
+LINK_CLICK = {
+    "schema": "iglu:com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1",
+    "data": {"targetUrl": "https://a.com/"},
+}
+UNSTRUCT = orjson.dumps(
+    {"schema": "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0", "data": LINK_CLICK}
+).decode()
 
 
 @pytest.mark.parametrize(
@@ -371,14 +457,23 @@ UNSTRUCT = orjson.dumps({"schema": "iglu:com.snowplowanalytics.snowplow/unstruct
         ({"e": "pv"}, ("page_view", "com.snowplowanalytics.snowplow", "page_view", "jsonschema", "1-0-0")),
         ({"e": "se"}, ("struct", "com.google.analytics", "event", "jsonschema", "1-0-0")),
         ({"e": "ev"}, ("struct", "com.google.analytics", "event", "jsonschema", "1-0-0")),
-        ({"e": "ue", "ue_pr": UNSTRUCT}, ("unstruct", "com.snowplowanalytics.snowplow", "link_click", "jsonschema", "1-0-1")),
-        ({"e": "ue", "ue_px": b64(UNSTRUCT, urlsafe=True, padded=False)}, ("unstruct", "com.snowplowanalytics.snowplow", "link_click", "jsonschema", "1-0-1")),
+        (
+            {"e": "ue", "ue_pr": UNSTRUCT},
+            ("unstruct", "com.snowplowanalytics.snowplow", "link_click", "jsonschema", "1-0-1"),
+        ),
+        (
+            {"e": "ue", "ue_px": b64(UNSTRUCT, urlsafe=True, padded=False)},
+            ("unstruct", "com.snowplowanalytics.snowplow", "link_click", "jsonschema", "1-0-1"),
+        ),
     ],
     ids=["pv", "se", "legacy-ev", "ue-plain", "ue-base64"],
 )
 def test_event_schema_fields(enrich, params, expected):
     event = good(enrich(params))
-    assert tuple(event.get(name) for name in ("event", "event_vendor", "event_name", "event_format", "event_version")) == expected
+    assert (
+        tuple(event.get(name) for name in ("event", "event_vendor", "event_name", "event_format", "event_version"))
+        == expected
+    )
 
 
 def test_unstruct_event_is_kept_as_self_describing_json(enrich):
@@ -448,7 +543,9 @@ def test_invalid_client_session_is_a_validation_error_naming_the_property(enrich
 
 
 def test_each_invalid_entity_is_reported(enrich):
-    failures = enrich({"co": context(entity(sessionIndex="1"), {"schema": "iglu:com.acme/nope/jsonschema/1-0-0", "data": {}})}).failures
+    failures = enrich(
+        {"co": context(entity(sessionIndex="1"), {"schema": "iglu:com.acme/nope/jsonschema/1-0-0", "data": {}})}
+    ).failures
     assert [f["error"]["error"] for f in failures] == ["ValidationError", "ResolutionError"]
 
 
@@ -480,9 +577,18 @@ def test_not_json_is_a_not_json_message(enrich, params, field, value):
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (orjson.dumps(LINK_CLICK).decode(), {"schemaKey": LINK_CLICK["schema"], "schemaCriterion": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-*-*"}),
+        (
+            orjson.dumps(LINK_CLICK).decode(),
+            {
+                "schemaKey": LINK_CLICK["schema"],
+                "schemaCriterion": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-*-*",
+            },
+        ),
         ('[{"a": 1}]', {"error": "INVALID_DATA_PAYLOAD"}),
-        (context({"schema": "not-iglu", "data": {}}), {"schemaKey": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0"}),
+        (
+            context({"schema": "not-iglu", "data": {}}),
+            {"schemaKey": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0"},
+        ),
     ],
     ids=["wrong-wrapper", "not-self-describing", "entity-not-iglu-fails-the-wrapper"],
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import orjson
@@ -13,7 +13,7 @@ from app.config import Settings
 from app.identity import IdentityPolicy
 from app.pipeline import Pipeline
 
-NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 KNOWN_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 
 
@@ -88,14 +88,26 @@ def test_client_address(make_request, peer, headers, expected):
 @pytest.mark.parametrize(
     ("settings", "peer", "headers", "expected"),
     [
-        ({"client_ip_header": "CF-Connecting-IP"}, "10.0.0.2", {"CF-Connecting-IP": "198.51.100.20", "X-Forwarded-For": "203.0.113.1"}, "198.51.100.20"),
+        (
+            {"client_ip_header": "CF-Connecting-IP"},
+            "10.0.0.2",
+            {"CF-Connecting-IP": "198.51.100.20", "X-Forwarded-For": "203.0.113.1"},
+            "198.51.100.20",
+        ),
         ({"client_ip_header": "CF-Connecting-IP"}, "203.0.113.9", {"CF-Connecting-IP": "198.51.100.20"}, "203.0.113.9"),
         ({"client_ip_header": "CF-Connecting-IP"}, "10.0.0.2", {}, "10.0.0.2"),
         ({"trusted_proxies": ["203.0.113.0/24"]}, "203.0.113.9", {"X-Forwarded-For": "198.51.100.1"}, "198.51.100.1"),
         ({"trusted_proxies": ["203.0.113.0/24"]}, "10.0.0.2", {"X-Forwarded-For": "198.51.100.1"}, "10.0.0.2"),
         ({"trusted_proxies": []}, "127.0.0.1", {"X-Forwarded-For": "198.51.100.1"}, "127.0.0.1"),
     ],
-    ids=["header-from-trusted-peer", "header-from-untrusted-peer", "header-missing", "custom-cidr-trusted", "custom-cidr-private-not-trusted", "nothing-trusted"],
+    ids=[
+        "header-from-trusted-peer",
+        "header-from-untrusted-peer",
+        "header-missing",
+        "custom-cidr-trusted",
+        "custom-cidr-private-not-trusted",
+        "nothing-trusted",
+    ],
 )
 def test_client_address_configuration(make_request, settings, peer, headers, expected):
     assert resolve(make_request, Settings(**settings), headers, peer).ip == expected
@@ -149,7 +161,13 @@ def test_default_cookie_attributes(make_request):
     [
         ({"cookie_name": "uid", "cookie_expiration_days": 30}, "uid", 30, {"samesite": "None", "secure": None}, []),
         ({"cookie_same_site": "Lax", "cookie_secure": False}, "sp", 365, {"samesite": "Lax"}, ["secure"]),
-        ({"cookie_same_site": "Strict", "cookie_http_only": False}, "sp", 365, {"samesite": "Strict", "secure": None}, ["httponly"]),
+        (
+            {"cookie_same_site": "Strict", "cookie_http_only": False},
+            "sp",
+            365,
+            {"samesite": "Strict", "secure": None},
+            ["httponly"],
+        ),
         ({"cookie_same_site": None}, "sp", 365, {"secure": None, "httponly": None}, ["samesite"]),
     ],
     ids=["name-and-lifetime", "lax-not-secure", "strict-not-httponly", "no-samesite"],
@@ -209,7 +227,9 @@ def test_cookie_disabled_sets_none_but_still_identifies(make_request):
 )
 def test_cookie_domain(make_request, domains, fallback, origin, expected):
     settings = Settings(cookie_domains=domains, cookie_fallback_domain=fallback)
-    _, _, attributes = parse_set_cookie(resolve(make_request, settings, {"Origin": origin} if origin else {}).set_cookie)
+    _, _, attributes = parse_set_cookie(
+        resolve(make_request, settings, {"Origin": origin} if origin else {}).set_cookie
+    )
     assert attributes.get("domain") == expected
 
 

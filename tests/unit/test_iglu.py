@@ -18,7 +18,10 @@ CLIENT_SESSION = SchemaKey("com.snowplowanalytics.snowplow", "client_session", "
     [
         ("iglu:com.acme/event/jsonschema/1-0-0", ("com.acme", "event", "jsonschema", "1-0-0")),
         ("iglu:com.acme-eu_1/my_event-2/jsonschema/10-2-33", ("com.acme-eu_1", "my_event-2", "jsonschema", "10-2-33")),
-        ("iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-2", ("com.snowplowanalytics.snowplow", "client_session", "jsonschema", "1-0-2")),
+        (
+            "iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-2",
+            ("com.snowplowanalytics.snowplow", "client_session", "jsonschema", "1-0-2"),
+        ),
         ("iglu:com.acme/event/avro/0-1-0", ("com.acme", "event", "avro", "0-1-0")),
     ],
 )
@@ -215,7 +218,11 @@ def test_remote_ref_is_refused_not_fetched():
 
 def test_local_refs_still_resolve():
     validate = Registry.compile(
-        {"definitions": {"word": {"type": "string"}}, "type": "object", "properties": {"a": {"$ref": "#/definitions/word"}}}
+        {
+            "definitions": {"word": {"type": "string"}},
+            "type": "object",
+            "properties": {"a": {"$ref": "#/definitions/word"}},
+        }
     )
     validate({"a": "ok"})
     with pytest.raises(fastjsonschema.JsonSchemaException):
@@ -226,7 +233,9 @@ def test_schema_with_a_remote_ref_is_a_schema_issue_not_a_crash(tmp_path):
     key = SchemaKey("com.acme", "command", "jsonschema", "1-0-0")
     folder = tmp_path / key.vendor / key.name / key.format
     folder.mkdir(parents=True)
-    (folder / key.version).write_text('{"type": "object", "properties": {"envelope": {"$ref": "http://iglucentral.com/x"}}}')
+    (folder / key.version).write_text(
+        '{"type": "object", "properties": {"envelope": {"$ref": "http://iglucentral.com/x"}}}'
+    )
     registry = Registry(tmp_path)
     failure = registry.validate(key, {"envelope": {}, "command": {}})
     assert failure["schemaKey"] == key.uri

@@ -147,10 +147,26 @@ CRITERION = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-*"
             orjson.dumps({"schema": SCHEMA_OF.format("payload_data", "2-0-0"), "data": [PAGE_VIEW]}),
             {"schemaKey": SCHEMA_OF.format("payload_data", "2-0-0"), "schemaCriterion": CRITERION},
         ),
-        (orjson.dumps({"schema": SCHEMA_OF.format("payload_data", "1-0-4"), "data": []}), {"field": "data", "expectation_has": "non-empty"}),
-        (orjson.dumps({"schema": SCHEMA_OF.format("payload_data", "1-0-4"), "data": PAGE_VIEW}), {"field": "data", "expectation_has": "array"}),
+        (
+            orjson.dumps({"schema": SCHEMA_OF.format("payload_data", "1-0-4"), "data": []}),
+            {"field": "data", "expectation_has": "non-empty"},
+        ),
+        (
+            orjson.dumps({"schema": SCHEMA_OF.format("payload_data", "1-0-4"), "data": PAGE_VIEW}),
+            {"field": "data", "expectation_has": "array"},
+        ),
     ],
-    ids=["not-json", "empty-body", "not-self-describing", "no-schema", "not-an-iglu-uri", "wrong-schema", "wrong-model", "empty-data", "data-not-array"],
+    ids=[
+        "not-json",
+        "empty-body",
+        "not-self-describing",
+        "no-schema",
+        "not-an-iglu-uri",
+        "wrong-schema",
+        "wrong-model",
+        "empty-data",
+        "data-not-array",
+    ],
 )
 def test_payload_level_violation_is_one_message_and_no_event(post, body, expected):
     message = only_message(post(body))
