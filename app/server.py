@@ -71,6 +71,7 @@ def _sink(settings: Settings, output: str) -> Sink:
         return StdoutSink()
     if settings.sink == "http":
         url = settings.http_good_url if good else settings.http_bad_url
+        assert url is not None  # Settings refuses sink=http without both URLs
         return HttpSink(url, settings.sink_timeout_seconds, settings.http_attempts, settings.http_backoff_seconds)
     if settings.sink == "nats":
         from app.sinks.nats import NatsSink  # optional dependency: imported only when chosen
