@@ -94,7 +94,9 @@ def _sink(settings: Settings, output: str) -> Sink:
     )
 
 
-def create_app(settings: Settings | None = None) -> TrackingRoutes:
+def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None = None) -> TrackingRoutes:
+    """The whole service as one ASGI app. `sinks` (good, bad) replaces the configured ones, for an
+    embedding host or an in-process test."""
     settings = settings or load_settings()
     registry = build_registry(settings)
     for uri in WARM_SCHEMAS:
@@ -102,7 +104,7 @@ def create_app(settings: Settings | None = None) -> TrackingRoutes:
         if key is None or registry.validator(key) is None:
             raise RuntimeError(f"schemas folder {settings.schemas_dir} lacks {uri}")
 
-    good, bad = build_sinks(settings)
+    good, bad = sinks or build_sinks(settings)
     pipeline = Pipeline(settings, registry, good.name)
     metrics = Metrics()
     batcher = Batcher(
