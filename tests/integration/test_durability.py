@@ -132,6 +132,20 @@ def test_sigterm_during_load_stores_everything_acknowledged_and_exits_0(collecto
     assert_acknowledged_stored(load, collector.good())
 
 
+def test_ctrl_c_skips_the_drain_and_still_stores_everything_acknowledged(collector_factory):
+    # A drain far longer than the wait below: if Ctrl-C waited for it, the wait would time out.
+    collector = collector_factory(env={"COLLECTOR_DRAIN_SECONDS": "600"})
+    load = Load(collector.url, senders=4).start()
+    load.wait_for(lambda: len(load.acknowledged) >= 300, what="traffic flowing")
+    collector.process.send_signal(signal.SIGINT)
+    code = collector.process.wait(30)
+    load.stop()
+    assert code == 0, collector.log()
+    assert "Traceback" not in collector.log()
+    assert not list((collector.data_dir / "good").glob("*.part")), "shutdown left a file unsealed"
+    assert_acknowledged_stored(load, collector.good())
+
+
 def test_several_workers_share_the_output_folder(collector_factory):
     collector = collector_factory(args=["--workers", "2"])
     load = Load(collector.url, senders=4).start()
