@@ -1,4 +1,4 @@
-"""Acknowledged means stored (SPEC §6), proved with real faults against the real process."""
+"""Acknowledged means stored (docs/behaviour.md#acknowledgement), proved with real faults against the real process."""
 
 from __future__ import annotations
 
