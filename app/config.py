@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,7 +21,6 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from app.iglu_remote import RemoteRegistry
 from app.request import STANDARD_ROUTES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +35,15 @@ PRIVATE_AND_LOOPBACK = [
     "192.168.0.0/16",
     "fc00::/7",
 ]
+
+
+class RemoteRegistry(BaseModel):
+    """One entry of `iglu_registries`."""
+
+    name: str = Field(min_length=1)
+    url: str = Field(pattern=r"^https?://")
+    kind: Literal["static", "server"] = "static"
+    api_key: str | None = None
 
 
 class Settings(BaseSettings):

@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from app import __version__
 from app.clock import MAX_MS, MIN_MS, iso_from_ms
 from app.identity import Identity, canonical_ip, parse_ip
 from app.ids import UUID
@@ -218,8 +217,8 @@ class Enricher:
     def __init__(
         self,
         registry: Registry,
-        collector_name: str,
-        sink_name: str,
+        v_collector: str,
+        v_etl: str,
         ip_mask: IpMask,
         *,
         max_entities: int = 100,
@@ -235,8 +234,8 @@ class Enricher:
         self.max_lengths: dict[str, int] = {
             name: spec["maxLength"] for name, spec in atomic["properties"].items() if "maxLength" in spec
         }
-        self.v_collector = f"{collector_name}-{__version__}-{sink_name}"
-        self.v_etl = f"{collector_name}-{__version__}"
+        self.v_collector = v_collector
+        self.v_etl = v_etl
 
     def enrich(self, params: RawEvent, identity: Identity, request: CollectorRequest, etl_ms: int) -> Enriched:
         event: dict[str, Any] = {

@@ -12,23 +12,17 @@ from typing import Any, Literal
 
 import httpx
 import orjson
-from pydantic import BaseModel, Field
 
 ERROR_MESSAGE_CAP = 256  # the bad-row schema's limit
 
 
-class RemoteRegistry(BaseModel):
-    name: str = Field(min_length=1)
-    url: str = Field(pattern=r"^https?://")
-    kind: Literal["static", "server"] = "static"
-    api_key: str | None = None
-
-
 class RemoteRepository:
-    def __init__(self, registry: RemoteRegistry, timeout_s: float) -> None:
-        self.name = registry.name
-        self.base = registry.url.rstrip("/") + ("/api/schemas" if registry.kind == "server" else "/schemas")
-        headers = {"apikey": registry.api_key} if registry.api_key else {}
+    def __init__(
+        self, name: str, url: str, kind: Literal["static", "server"], api_key: str | None, timeout_s: float
+    ) -> None:
+        self.name = name
+        self.base = url.rstrip("/") + ("/api/schemas" if kind == "server" else "/schemas")
+        headers = {"apikey": api_key} if api_key else {}
         self.client = httpx.Client(timeout=timeout_s, headers=headers)
 
     def fetch(self, path: str) -> tuple[dict[str, Any] | None, dict[str, str]]:

@@ -15,7 +15,6 @@ from app.config import Settings, load_settings
 from app.iglu import Registry, SchemaKey
 from app.iglu_remote import RemoteRepository
 from app.metrics import Metrics
-from app.pipeline import Pipeline
 from app.routes import TrackingRoutes
 from app.shutdown import install_drain
 from app.sinks.base import Sink
@@ -24,6 +23,7 @@ from app.sinks.file import FileSink
 from app.sinks.http import HttpSink
 from app.sinks.spool import Spool
 from app.sinks.stdout import StdoutSink
+from app.wiring import build_pipeline
 
 REMOTE_SINKS = ("http", "nats", "kafka")
 ROBOTS = "User-agent: *\nDisallow: /\n"
@@ -40,7 +40,10 @@ WARM_SCHEMAS = [
 
 
 def build_registry(settings: Settings) -> Registry:
-    remotes = [RemoteRepository(registry, settings.iglu_timeout_seconds) for registry in settings.iglu_registries]
+    remotes = [
+        RemoteRepository(remote.name, remote.url, remote.kind, remote.api_key, settings.iglu_timeout_seconds)
+        for remote in settings.iglu_registries
+    ]
     return Registry(
         settings.schemas_dir,
         remotes,
@@ -105,7 +108,7 @@ def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None
             raise RuntimeError(f"schemas folder {settings.schemas_dir} lacks {uri}")
 
     good, bad = sinks or build_sinks(settings)
-    pipeline = Pipeline(settings, registry, good.name)
+    pipeline = build_pipeline(settings, registry, good.name)
     metrics = Metrics()
     batcher = Batcher(
         good,

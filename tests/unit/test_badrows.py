@@ -11,7 +11,7 @@ import pytest
 
 from app.config import Settings
 from app.iglu import Registry, SchemaKey
-from app.pipeline import Pipeline
+from app.wiring import build_pipeline
 
 BADROWS = "com.snowplowanalytics.snowplow.badrows"
 TRACKER_PROTOCOL = f"iglu:{BADROWS}/tracker_protocol_violations/jsonschema/1-0-1"
@@ -33,7 +33,7 @@ IDENTIFYING_NAMES = {name.lower() for name in IDENTIFYING}
 
 @pytest.fixture(scope="module")
 def pipeline(registry):
-    return Pipeline(Settings(max_payload_bytes=20_000, drop_payload_bytes=40_000), registry, "file")
+    return build_pipeline(Settings(max_payload_bytes=20_000, drop_payload_bytes=40_000), registry, "file")
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ SESSION = {
 
 @pytest.fixture(scope="module")
 def enricher(registry):
-    return Enricher(registry, "pycollector", "file", IpMask(0, 0))
+    return Enricher(registry, "pycollector-0.1.0-file", "pycollector-0.1.0", IpMask(0, 0))
 
 
 @pytest.fixture

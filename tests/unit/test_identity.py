@@ -10,15 +10,18 @@ import orjson
 import pytest
 
 from app.config import Settings
-from app.identity import IdentityPolicy
-from app.pipeline import Pipeline
+from app.identity import IdentityPolicy, IdentitySettings
+from app.privacy import IpMask
+from app.wiring import build_pipeline, settings_view
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 KNOWN_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 
 
 def resolve(make_request, settings: Settings | None = None, headers: dict | None = None, peer: str = "203.0.113.9"):
-    policy = IdentityPolicy(settings or Settings())
+    settings = settings or Settings()
+    mask = IpMask(settings.ip_anonymise_octets, settings.ip_anonymise_ipv6_groups)
+    policy = IdentityPolicy(settings_view(IdentitySettings, settings), mask)
     return policy.resolve(make_request("GET", query="e=pv", headers=headers, peer=peer), NOW.timestamp())
 
 
@@ -274,7 +277,7 @@ def test_anonymous_request_with_only_other_cookies_sets_none(make_request):
 
 @pytest.mark.parametrize("parameter", ["nuid", "tnuid"])
 def test_tracker_set_ids_do_not_go_into_the_cookie(make_request, registry, parameter):
-    pipeline = Pipeline(Settings(), registry, "file")
+    pipeline = build_pipeline(Settings(), registry, "file")
     tracker_id = "11111111-2222-4333-8444-555555555555"
     collected = pipeline.collect(
         make_request("GET", query=f"e=pv&p=web&tv=t&{parameter}={tracker_id}", headers={"Cookie": f"sp={KNOWN_ID}"})
