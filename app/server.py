@@ -24,6 +24,7 @@ from app.sinks.file import FileSink
 from app.sinks.http import HttpSink
 from app.sinks.spool import Spool
 from app.sinks.stdout import StdoutSink
+from app.worker_lifetime import follow_parent
 
 REMOTE_SINKS = ("http", "nats", "kafka")
 ROBOTS = "User-agent: *\nDisallow: /\n"
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> TrackingRoutes:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        follow_parent()
         batcher.start()
         # Every worker reports its sinks' health from the start, not only after a write; asking a
         # broker can take a while, so not on the event loop.
