@@ -27,7 +27,7 @@ COMMANDS = ("serve", "check-config", "schemas")
 def _settings_help() -> str:
     lines = ["settings (environment variable, default: meaning):"]
     for name, spec in Settings.model_fields.items():
-        default = spec.default_factory() if spec.default_factory else spec.default
+        default = spec.get_default(call_default_factory=True, validated_data={})
         lines.append(f"  COLLECTOR_{name.upper():28} {default!s:24} {spec.description or ''}".rstrip())
     lines.append("lists are JSON, e.g. COLLECTOR_COOKIE_DOMAINS='[\"acme.com\"]'")
     return "\n".join(lines)
