@@ -52,7 +52,12 @@ class Settings(BaseSettings):
     # Server
     host: str = Field("0.0.0.0", description="address to listen on")
     port: int = Field(8080, ge=1, le=65535, description="port to listen on")
-    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
+    workers: int = Field(
+        default_factory=lambda: min(os.cpu_count() or 1, 64),
+        ge=1,
+        le=64,
+        description="worker processes (default: one per core)",
+    )
     config: Path | None = Field(None, description="TOML config file (environment variables win)")
     drain_seconds: float = Field(
         10.0, ge=0, description="on SIGTERM: keep serving (not ready) this long before stopping"

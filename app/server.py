@@ -24,6 +24,7 @@ from app.sinks.http import HttpSink
 from app.sinks.spool import Spool
 from app.sinks.stdout import StdoutSink
 from app.wiring import build_pipeline
+from app.worker_lifetime import follow_parent
 
 REMOTE_SINKS = ("http", "nats", "kafka")
 ROBOTS = "User-agent: *\nDisallow: /\n"
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        follow_parent()
         batcher.start()
         # Every worker reports its sinks' health from the start, not only after a write; asking a
         # broker can take a while, so not on the event loop.

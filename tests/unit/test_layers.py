@@ -9,7 +9,19 @@ import pytest
 
 APP = Path(__file__).resolve().parents[2] / "app"
 LAYERS = {
-    "base": {"app", "clock", "ids", "request", "record", "privacy", "schemas", "logs", "metrics", "shutdown"},
+    "base": {
+        "app",
+        "clock",
+        "ids",
+        "request",
+        "record",
+        "privacy",
+        "schemas",
+        "logs",
+        "metrics",
+        "shutdown",
+        "worker_lifetime",
+    },
     "iglu": {"iglu_remote", "iglu"},
     "pipeline": {"protocol", "identity", "enrich", "badrows", "formats", "redirect", "pipeline"},
     "delivery": {"batching", "sinks"},
