@@ -1,4 +1,4 @@
-"""Failures → Snowplow bad rows (`iglu:com.snowplowanalytics.snowplow.badrows/...`).
+"""Failures → Snowplow bad rows (the `BADROWS_VENDOR` schemas of app/schemas.py).
 
 Each builder returns the self-describing bad row as a dict, valid against its official
 schema: values the schema caps (query-string values, header lines) are cut to the cap.
@@ -18,13 +18,9 @@ from app.iglu import Message
 from app.privacy import IpMask
 from app.protocol import RawEvent, Violation, parse_query
 from app.request import CollectorRequest
+from app.schemas import GENERIC_ERROR, SCHEMA_VIOLATIONS, SIZE_VIOLATION, TRACKER_PROTOCOL_VIOLATIONS
+from app.schemas import SNOWPLOW as VENDOR
 
-BADROWS = "iglu:com.snowplowanalytics.snowplow.badrows"
-TRACKER_PROTOCOL_VIOLATIONS = f"{BADROWS}/tracker_protocol_violations/jsonschema/1-0-1"
-SCHEMA_VIOLATIONS = f"{BADROWS}/schema_violations/jsonschema/2-0-1"
-SIZE_VIOLATION = f"{BADROWS}/size_violation/jsonschema/1-0-0"
-GENERIC_ERROR = f"{BADROWS}/generic_error/jsonschema/1-0-0"
-VENDOR = "com.snowplowanalytics.snowplow"
 # Headers that identify the person: never kept under anonymisation; the cookie never at all
 # (its collector id is in networkUserId already).
 ANONYMOUS_DROPS = frozenset({"cookie", "x-forwarded-for", "x-real-ip", "forwarded"})

@@ -21,7 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from app.request import STANDARD_ROUTES
+from app.request import STANDARD_ROUTES, TP2_PATH
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -137,7 +137,7 @@ class Settings(BaseSettings):
     # Routes and CORS
     custom_paths: dict[str, str] = Field(
         default_factory=dict,
-        description='extra paths served as a standard route, e.g. {"/acme/t": "/com.snowplowanalytics.snowplow/tp2"}',
+        description=f'extra paths served as a standard route, e.g. {{"/acme/t": "{TP2_PATH}"}}',
     )
     redirect_enabled: bool = Field(False, description="serve redirect tracking on /r/tp2")
     redirect_domains: list[str] = Field(default_factory=list, description="hosts /r/tp2 may redirect to (exact match)")

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from app import schemas
 from app.clock import MAX_MS, MIN_MS, iso_from_ms
 from app.identity import Identity, canonical_ip, parse_ip
 from app.ids import UUID
@@ -25,10 +26,9 @@ from app.iglu import Message, Registry, SchemaKey, parse_self_describing
 from app.privacy import IpMask
 from app.protocol import RawEvent, decode_base64
 from app.request import CollectorRequest
+from app.schemas import CONTEXTS_OUT, SNOWPLOW
 
-SNOWPLOW = "com.snowplowanalytics.snowplow"
-ATOMIC = SchemaKey(SNOWPLOW, "atomic", "jsonschema", "1-0-0")
-CONTEXTS_OUT = f"iglu:{SNOWPLOW}/contexts/jsonschema/1-0-1"
+ATOMIC = SchemaKey.of(schemas.ATOMIC)
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 PLATFORMS = frozenset({"web", "mob", "pc", "srv", "app", "tv", "cnsl", "iot", "headset"})
 # \Z, not $: `$` also matches before a final newline, which would let "<uuid>\n" through into the output.
@@ -228,9 +228,7 @@ class Enricher:
         self.ip_mask = ip_mask
         self.max_entities = max_entities
         self.max_json_depth = max_json_depth
-        atomic = registry.schema(ATOMIC)
-        if atomic is None:
-            raise RuntimeError(f"schemas folder lacks {ATOMIC.uri}")
+        atomic = registry.required_schema(ATOMIC)
         self.max_lengths: dict[str, int] = {
             name: spec["maxLength"] for name, spec in atomic["properties"].items() if "maxLength" in spec
         }

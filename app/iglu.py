@@ -37,6 +37,13 @@ _LOCAL_NOT_FOUND = (
 Message = dict[str, Any]
 
 
+class MissingSchemas(RuntimeError):
+    """The schemas folder lacks schemas the service relies on."""
+
+    def __init__(self, root: Path, uris: list[str]) -> None:
+        super().__init__(f"schemas folder {root} lacks {', '.join(uris)}")
+
+
 @dataclass(frozen=True, slots=True)
 class SchemaKey:
     vendor: str
@@ -47,6 +54,14 @@ class SchemaKey:
     @staticmethod
     def parse(uri: str) -> SchemaKey | None:
         return _parse_uri(uri)
+
+    @staticmethod
+    def of(uri: str) -> SchemaKey:
+        """The key of a URI written in the code (app/schemas.py), which is always valid."""
+        key = _parse_uri(uri)
+        if key is None:
+            raise ValueError(f"not an Iglu URI: {uri}")
+        return key
 
     @property
     def uri(self) -> str:
@@ -180,6 +195,13 @@ class Registry:
         except (OSError, orjson.JSONDecodeError):
             return None
         return schema if isinstance(schema, dict) else None
+
+    def required_schema(self, key: SchemaKey) -> dict[str, Any]:
+        """A schema the service cannot run without (app/schemas.py); its absence stops start-up."""
+        schema = self.schema(key)
+        if schema is None:
+            raise MissingSchemas(self.root, [key.uri])
+        return schema
 
     def keys(self) -> list[SchemaKey]:
         found = []

@@ -21,8 +21,8 @@ import orjson
 
 from app.iglu import Message, Registry, SchemaKey, parse_self_describing
 from app.request import CollectorRequest
+from app.schemas import PAYLOAD_DATA, PAYLOAD_DATA_CRITERION, SNOWPLOW
 
-PAYLOAD_DATA_VERSIONS = ("1-0-0", "1-0-1", "1-0-2", "1-0-3", "1-0-4")
 JSON_TYPES = ("application/json", "text/plain")
 NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 URL_SAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
@@ -82,13 +82,11 @@ class Protocol:
         # Each event of a batch is validated alone against the `items` of its payload_data version.
         self._event_validators: dict[str, Callable[[Any], Any]] = {}
         self._event_keys: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # (allowed, required)
-        for version in PAYLOAD_DATA_VERSIONS:
-            key = SchemaKey("com.snowplowanalytics.snowplow", "payload_data", "jsonschema", version)
-            schema = registry.schema(key)
-            if schema is None:
-                raise RuntimeError(f"schemas folder lacks {key.uri}")
-            self._event_validators[version] = Registry.compile(schema["items"])
-            self._event_keys[version] = (
+        for uri in PAYLOAD_DATA:
+            key = SchemaKey.of(uri)
+            schema = registry.required_schema(key)
+            self._event_validators[key.version] = Registry.compile(schema["items"])
+            self._event_keys[key.version] = (
                 frozenset(schema["items"]["properties"]),
                 frozenset(schema["items"]["required"]),
             )
@@ -116,11 +114,8 @@ class Protocol:
         if isinstance(described, dict):
             return _payload_violation([described], _text(request.body))
         key, events = described
-        if (
-            not key.matches("com.snowplowanalytics.snowplow", "payload_data")
-            or key.version not in self._event_validators
-        ):
-            criterion = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-*"
+        if not key.matches(SNOWPLOW, "payload_data") or key.version not in self._event_validators:
+            criterion = PAYLOAD_DATA_CRITERION
             return _payload_violation([{"schemaKey": key.uri, "schemaCriterion": criterion}], _text(request.body))
         if not isinstance(events, list) or not events:
             return _payload_violation([_input("data", None, "a non-empty array of events")], _text(request.body))

@@ -12,10 +12,9 @@ from urllib.parse import urlsplit
 import orjson
 
 from app.protocol import RawEvent, decode_base64
+from app.schemas import CONTEXTS_IN, UNSTRUCT_EVENT, URI_REDIRECT
 
-URI_REDIRECT = "iglu:com.snowplowanalytics.snowplow/uri_redirect/jsonschema/1-0-0"
-UNSTRUCT_EVENT = "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
-CONTEXTS = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0"
+CONTEXTS = CONTEXTS_IN[0]  # the oldest wrapper: every Snowplow version reads it
 
 
 def check_target(target: str | None, allowed_hosts: frozenset[str]) -> str | None:

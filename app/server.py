@@ -12,7 +12,7 @@ from fastapi.responses import PlainTextResponse, Response
 from app import __version__
 from app.batching import Batcher
 from app.config import Settings, load_settings
-from app.iglu import Registry, SchemaKey
+from app.iglu import Registry
 from app.iglu_remote import RemoteRepository
 from app.metrics import Metrics
 from app.routes import TrackingRoutes
@@ -23,21 +23,11 @@ from app.sinks.file import FileSink
 from app.sinks.http import HttpSink
 from app.sinks.spool import Spool
 from app.sinks.stdout import StdoutSink
-from app.wiring import build_pipeline
+from app.wiring import build_pipeline, check_schemas
 from app.worker_lifetime import follow_parent
 
 REMOTE_SINKS = ("http", "nats", "kafka")
 ROBOTS = "User-agent: *\nDisallow: /\n"
-# Compiled at start-up rather than on the first event: nearly every web event carries these.
-WARM_SCHEMAS = [
-    "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0",
-    "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1",
-    "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0",
-    "iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-0",
-    "iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-1",
-    "iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-2",
-    "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0",
-]
 
 
 def build_registry(settings: Settings) -> Registry:
@@ -103,10 +93,7 @@ def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None
     embedding host or an in-process test."""
     settings = settings or load_settings()
     registry = build_registry(settings)
-    for uri in WARM_SCHEMAS:
-        key = SchemaKey.parse(uri)
-        if key is None or registry.validator(key) is None:
-            raise RuntimeError(f"schemas folder {settings.schemas_dir} lacks {uri}")
+    check_schemas(registry)
 
     good, bad = sinks or build_sinks(settings)
     pipeline = build_pipeline(settings, registry, good.name)

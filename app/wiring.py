@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from app import __version__
+from app import __version__, schemas
 from app.badrows import BadRows
 from app.config import Settings
 from app.enrich import Enricher
 from app.identity import IdentityPolicy, IdentitySettings
-from app.iglu import Registry
+from app.iglu import MissingSchemas, Registry, SchemaKey
 from app.pipeline import Output, Pipeline
 from app.privacy import IpMask
 from app.protocol import Protocol as ProtocolStage
@@ -31,6 +31,16 @@ def settings_view(view: type[View], settings: Settings) -> View:
         value = getattr(settings, spec.name)
         values[spec.name] = tuple(value) if isinstance(value, list) else value
     return view(**values)
+
+
+def check_schemas(registry: Registry) -> None:
+    """Every schema the code reads is there (one message naming all that are not); the ones events
+    are validated against are compiled now rather than on the first event."""
+    missing = [uri for uri in schemas.READ if registry.schema(SchemaKey.of(uri)) is None]
+    if missing:
+        raise MissingSchemas(registry.root, missing)
+    for uri in schemas.VALIDATED:
+        registry.validator(SchemaKey.of(uri))
 
 
 def build_pipeline(settings: Settings, registry: Registry, sink_name: str) -> Pipeline:
