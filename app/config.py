@@ -23,7 +23,10 @@ from pydantic_settings import (
 
 from app.request import STANDARD_ROUTES, TP2_PATH
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+# Installed, the schemas ship inside the package (pyproject.toml); in the repository they are a
+# top-level folder.
+SHIPPED_SCHEMAS = PACKAGE / "iglu_schemas" if (PACKAGE / "iglu_schemas").is_dir() else PACKAGE.parent / "schemas"
 
 DOMAIN = re.compile(r"^[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\Z")
 HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
@@ -120,7 +123,7 @@ class Settings(BaseSettings):
     iglu_negative_ttl_seconds: float = Field(
         30.0, ge=0, description="how long a miss or a registry failure is remembered"
     )
-    schemas_dir: Path = Field(PROJECT_ROOT / "schemas", description="local Iglu registry")
+    schemas_dir: Path = Field(SHIPPED_SCHEMAS, description="local Iglu registry")
 
     # Group commit and back-pressure
     batch_max_records: int = Field(1000, ge=1, description="close a batch at this many records")
