@@ -1,8 +1,10 @@
-"""Settings → stages: each stage gets only the values it needs, as a small frozen object or plain
-arguments, and values several stages share (the IP mask, `v_collector`) are computed here once."""
+"""Settings → stages and sinks: each gets only the values it needs, as a small frozen object or
+plain arguments, and values several stages share (the IP mask, `v_collector`) are computed here
+once. Sinks are chosen by name from a table; each sink module owns the settings it reads."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields
 from typing import Any, ClassVar, Protocol, TypeVar
 
@@ -12,9 +14,14 @@ from app.config import Settings
 from app.enrich import Enricher
 from app.identity import IdentityPolicy, IdentitySettings
 from app.iglu import MissingSchemas, Registry, SchemaKey
+from app.iglu_remote import RemoteRepository
 from app.pipeline import Output, Pipeline
 from app.privacy import IpMask
 from app.protocol import Protocol as ProtocolStage
+from app.sinks import file, http, stdout
+from app.sinks.base import Sink
+from app.sinks.fault import FaultSwitch
+from app.sinks.spool import Spool
 
 
 class _Dataclass(Protocol):
@@ -61,3 +68,62 @@ def build_pipeline(settings: Settings, registry: Registry, sink_name: str) -> Pi
         settings_view(Output, settings),
         registry.may_block,
     )
+
+
+def build_registry(settings: Settings) -> Registry:
+    remotes = [
+        RemoteRepository(remote.name, remote.url, remote.kind, remote.api_key, settings.iglu_timeout_seconds)
+        for remote in settings.iglu_registries
+    ]
+    return Registry(
+        settings.schemas_dir,
+        remotes,
+        cache_size=settings.iglu_cache_size,
+        ttl_s=settings.iglu_cache_ttl_seconds,
+        negative_ttl_s=settings.iglu_negative_ttl_seconds,
+    )
+
+
+SinkBuilder = Callable[[Settings, str], Sink]  # (settings, "good" or "bad") → the sink of that output
+
+
+def _file(settings: Settings, output: str) -> Sink:
+    return file.build(settings_view(file.FileSettings, settings), output)
+
+
+def _stdout(settings: Settings, output: str) -> Sink:
+    return stdout.build(settings_view(stdout.StdoutSettings, settings), output)
+
+
+def _http(settings: Settings, output: str) -> Sink:
+    return http.build(settings_view(http.HttpSettings, settings), output)
+
+
+def _nats(settings: Settings, output: str) -> Sink:
+    from app.sinks import nats  # optional dependency (the nats extra): imported only when chosen
+
+    return nats.build(settings_view(nats.NatsSettings, settings), output)
+
+
+def _kafka(settings: Settings, output: str) -> Sink:
+    from app.sinks import kafka  # optional dependency (the kafka extra): imported only when chosen
+
+    return kafka.build(settings_view(kafka.KafkaSettings, settings), output)
+
+
+SINKS: dict[str, SinkBuilder] = {"file": _file, "stdout": _stdout, "http": _http, "nats": _nats, "kafka": _kafka}
+REMOTE_SINKS = frozenset({"http", "nats", "kafka"})  # across a network: a spool can stand in while it is down
+
+
+def build_sinks(settings: Settings) -> tuple[Sink, Sink]:
+    """The good and the bad output, each its own sink of the configured kind."""
+    build = SINKS[settings.sink]
+    sinks = [build(settings, output) for output in ("good", "bad")]
+    if settings.spool_dir is not None and settings.sink in REMOTE_SINKS:
+        sinks = [
+            Spool(sink, settings.spool_dir / output, settings.spool_max_bytes)
+            for sink, output in zip(sinks, ("good", "bad"), strict=True)
+        ]
+    if settings.fault_switch is not None:
+        sinks = [FaultSwitch(sink, settings.fault_switch) for sink in sinks]
+    return sinks[0], sinks[1]
