@@ -13,8 +13,8 @@ import orjson
 
 from app import __version__
 from app.clock import iso_from_ms
+from app.failures import Message
 from app.identity import Identity
-from app.iglu import Message
 from app.privacy import IpMask
 from app.protocol import RawEvent, Violation, parse_query
 from app.request import CollectorRequest

@@ -20,9 +20,10 @@ import orjson
 
 from app import schemas
 from app.clock import MAX_MS, MIN_MS, iso_from_ms
+from app.failures import DataReport, Failure, FieldError, IgluError, Message, Result
 from app.identity import Identity, canonical_ip, parse_ip
 from app.ids import UUID
-from app.iglu import Message, Registry, SchemaKey, parse_self_describing
+from app.iglu import Registry, SchemaKey, parse_self_describing
 from app.privacy import IpMask
 from app.protocol import RawEvent, decode_base64
 from app.request import CollectorRequest
@@ -50,7 +51,6 @@ EVENT_TYPES: dict[str, tuple[str, str | None, str | None]] = {
     "ti": ("transaction_item", SNOWPLOW, "transaction_item"),
 }
 ABSENT = object()  # the parameter was not sent
-BROKEN = object()  # the parameter was sent but is not JSON; the failure is already noted
 
 
 class ParseError(ValueError):
@@ -254,7 +254,7 @@ class Enricher:
         if referer:
             event["page_url"] = clean(referer)
 
-        atomic_reports: list[dict[str, Any]] = []
+        atomic_reports: list[DataReport] = []
         self._apply_parameters(params, event, atomic_reports)
         if "user_ipaddress" in event:  # the tracker's own `ip` is anonymised like the collector's
             event["user_ipaddress"] = self.ip_mask.mask(event["user_ipaddress"])
@@ -267,14 +267,14 @@ class Enricher:
         failures: list[Message] = []
         if atomic_reports:
             failures.append(
-                {"schemaKey": ATOMIC.uri, "error": {"error": "ValidationError", "dataReports": atomic_reports}}
+                IgluError(schemaKey=ATOMIC.uri, error={"error": "ValidationError", "dataReports": atomic_reports})
             )
         self._add_contexts(params, event, failures)
         self._add_unstruct_event(params, event, failures)
         _set_derived_tstamp(params, event, request.received_ms)
         return Enriched(event, failures)
 
-    def _apply_parameters(self, params: RawEvent, event: dict[str, Any], reports: list[dict[str, Any]]) -> None:
+    def _apply_parameters(self, params: RawEvent, event: dict[str, Any], reports: list[DataReport]) -> None:
         for name, value in params.items():
             if not value:
                 continue  # an empty value counts as absent
@@ -306,7 +306,7 @@ class Enricher:
         if tnuid:  # the tracker's explicit override beats nuid and the cookie
             event["network_userid"] = clean(tnuid)
 
-    def _check_lengths(self, event: dict[str, Any], reports: list[dict[str, Any]]) -> None:
+    def _check_lengths(self, event: dict[str, Any], reports: list[DataReport]) -> None:
         limits = self.max_lengths
         too_long = [
             name
@@ -315,12 +315,12 @@ class Enricher:
         ]
         for name in too_long:
             reports.append(
-                {
-                    "message": f"{name} is {len(event[name])} characters long, longer than the maximum of {limits[name]}",
-                    "path": name,
-                    "keyword": "atomic_field_length_exceeded",
-                    "targets": None,
-                }
+                DataReport(
+                    message=f"{name} is {len(event[name])} characters long, longer than the maximum of {limits[name]}",
+                    path=name,
+                    keyword="atomic_field_length_exceeded",
+                    targets=None,
+                )
             )
 
     def _add_url_parts(self, event: dict[str, Any]) -> None:
@@ -339,9 +339,9 @@ class Enricher:
                 if value:
                     event[name] = value
 
-    def _json_param(self, params: RawEvent, base64_name: str, plain_name: str, failures: list[Message]) -> Any:
-        """The JSON value of `cx`/`co` or `ue_px`/`ue_pr` (base64 wins); ABSENT, or BROKEN with a failure noted.
-        A JSON `null` is a value, not an absence: it fails validation like any other wrong value."""
+    def _json_param(self, params: RawEvent, base64_name: str, plain_name: str) -> Result[Any]:
+        """The JSON value of `cx`/`co` or `ue_px`/`ue_pr` (base64 wins), ABSENT, or a Failure when it
+        cannot be read. A JSON `null` is a value, not an absence: it fails validation like any other."""
         if params.get(base64_name):
             name, text = base64_name, decode_base64(params[base64_name]).decode("utf-8", "replace")
         elif params.get(plain_name):
@@ -351,64 +351,59 @@ class Enricher:
         try:
             value = orjson.loads(text)
         except orjson.JSONDecodeError as error:
-            failures.append({"field": name, "value": text, "error": f"invalid JSON: {error}"})
-            return BROKEN
+            return Failure(FieldError(field=name, value=text, error=f"invalid JSON: {error}"))
         if exceeds_depth(text, value, self.max_json_depth):
-            failures.append(
-                {"field": name, "value": text[:1000], "error": f"JSON nested deeper than {self.max_json_depth} levels"}
-            )
-            return BROKEN
+            deeper = f"JSON nested deeper than {self.max_json_depth} levels"
+            return Failure(FieldError(field=name, value=text[:1000], error=deeper))
         return value
 
     def _add_contexts(self, params: RawEvent, event: dict[str, Any], failures: list[Message]) -> None:
-        value = self._json_param(params, "cx", "co", failures)
-        if value is ABSENT or value is BROKEN:
+        value = self._json_param(params, "cx", "co")
+        if value is ABSENT:
             return
-        wrapper = self.registry.check_self_describing(value, SNOWPLOW, "contexts")
-        if isinstance(wrapper, dict):
-            failures.append(wrapper)
+        wrapper = (
+            value if isinstance(value, Failure) else self.registry.check_self_describing(value, SNOWPLOW, "contexts")
+        )
+        if isinstance(wrapper, Failure):
+            failures.append(wrapper.message)
             return
-        entities = wrapper[1]
+        entities = wrapper.data
         if len(entities) > self.max_entities:
-            failures.append(
-                {
-                    "field": "contexts",
-                    "value": None,
-                    "error": f"{len(entities)} entities, more than the limit of {self.max_entities}",
-                }
-            )
+            too_many = f"{len(entities)} entities, more than the limit of {self.max_entities}"
+            failures.append(FieldError(field="contexts", value=None, error=too_many))
             return
         for entity in entities:
             parsed = parse_self_describing(entity)
-            failure = parsed if isinstance(parsed, dict) else self.registry.validate(*parsed)
+            failure = parsed if isinstance(parsed, Failure) else self.registry.validate(parsed.key, parsed.data)
             if failure is not None:
-                failures.append(failure)
+                failures.append(failure.message)
         if entities:
             event["contexts"] = {"schema": CONTEXTS_OUT, "data": entities}
 
     def _add_unstruct_event(self, params: RawEvent, event: dict[str, Any], failures: list[Message]) -> None:
-        value = self._json_param(params, "ue_px", "ue_pr", failures)
-        if value is BROKEN:
-            return
+        value = self._json_param(params, "ue_px", "ue_pr")
         if value is ABSENT:
             if params.get("e") == "ue":
-                failures.append(
-                    {"field": "ue_pr", "value": None, "error": "e=ue needs a self-describing event in ue_px or ue_pr"}
-                )
+                needed = "e=ue needs a self-describing event in ue_px or ue_pr"
+                failures.append(FieldError(field="ue_pr", value=None, error=needed))
             return
-        wrapper = self.registry.check_self_describing(value, SNOWPLOW, "unstruct_event")
-        if isinstance(wrapper, dict):
-            failures.append(wrapper)
+        wrapper = (
+            value
+            if isinstance(value, Failure)
+            else self.registry.check_self_describing(value, SNOWPLOW, "unstruct_event")
+        )
+        if isinstance(wrapper, Failure):
+            failures.append(wrapper.message)
             return
-        inner = parse_self_describing(wrapper[1])
-        if isinstance(inner, dict):
-            failures.append(inner)
+        inner = parse_self_describing(wrapper.data)
+        if isinstance(inner, Failure):
+            failures.append(inner.message)
             return
-        key, data = inner
-        failure = self.registry.validate(key, data)
+        failure = self.registry.validate(inner.key, inner.data)
         if failure is not None:
-            failures.append(failure)
+            failures.append(failure.message)
             return
+        key = inner.key
         event["unstruct_event"] = value
         if event.get("event") == "unstruct":
             event.update(
@@ -437,13 +432,9 @@ def exceeds_depth(text: str, value: Any, limit: int) -> bool:
     return False
 
 
-def _parse_error(param: str, target: str, why: str) -> dict[str, Any]:
-    return {
-        "message": f"cannot convert parameter {param} to {target}: {why}",
-        "path": target,
-        "keyword": "atomic_field_parse_error",
-        "targets": None,
-    }
+def _parse_error(param: str, target: str, why: str) -> DataReport:
+    message = f"cannot convert parameter {param} to {target}: {why}"
+    return DataReport(message=message, path=target, keyword="atomic_field_parse_error", targets=None)
 
 
 def _set_derived_tstamp(params: RawEvent, event: dict[str, Any], collector_ms: int) -> None:

@@ -19,7 +19,8 @@ from urllib.parse import unquote_plus
 import fastjsonschema
 import orjson
 
-from app.iglu import Message, Registry, SchemaKey, parse_self_describing
+from app.failures import CriterionMismatch, Failure, FieldError, InputError, Message
+from app.iglu import Registry, SchemaKey, parse_self_describing
 from app.request import CollectorRequest
 from app.schemas import PAYLOAD_DATA, PAYLOAD_DATA_CRITERION, SNOWPLOW
 
@@ -72,8 +73,8 @@ def parse_query(query_string: str) -> RawEvent:
     return params
 
 
-def _input(field_name: str, value: str | None, expectation: str) -> Message:
-    return {"field": field_name, "value": value, "expectation": expectation}
+def _input(field_name: str, value: str | None, expectation: str) -> InputError:
+    return InputError(field=field_name, value=value, expectation=expectation)
 
 
 class Protocol:
@@ -108,15 +109,15 @@ class Protocol:
             payload = orjson.loads(request.body)
         except orjson.JSONDecodeError as error:
             text = _text(request.body)
-            return _payload_violation([{"field": "body", "value": text, "error": f"invalid JSON: {error}"}], text)
+            return _payload_violation([FieldError(field="body", value=text, error=f"invalid JSON: {error}")], text)
 
         described = parse_self_describing(payload)
-        if isinstance(described, dict):
-            return _payload_violation([described], _text(request.body))
-        key, events = described
+        if isinstance(described, Failure):
+            return _payload_violation([described.message], _text(request.body))
+        key, events = described.key, described.data
         if not key.matches(SNOWPLOW, "payload_data") or key.version not in self._event_validators:
-            criterion = PAYLOAD_DATA_CRITERION
-            return _payload_violation([{"schemaKey": key.uri, "schemaCriterion": criterion}], _text(request.body))
+            mismatch = CriterionMismatch(schemaKey=key.uri, schemaCriterion=PAYLOAD_DATA_CRITERION)
+            return _payload_violation([mismatch], _text(request.body))
         if not isinstance(events, list) or not events:
             return _payload_violation([_input("data", None, "a non-empty array of events")], _text(request.body))
         if len(events) > self.max_events:
@@ -140,11 +141,11 @@ class Protocol:
                 parsed.events.append({**event, **query})
             else:
                 body = orjson.dumps({"schema": key.uri, "data": [event]}).decode()
-                parsed.violations.append(Violation([problem], body))
+                parsed.violations.append(Violation([problem.message], body))
         return parsed
 
 
-def _event_problem(validate: Callable[[Any], Any], event: Any) -> Message | None:
+def _event_problem(validate: Callable[[Any], Any], event: Any) -> Failure | None:
     """One event of a batch against payload_data's item schema: None, or why it is not a tracker event."""
     try:
         validate(event)
@@ -153,7 +154,7 @@ def _event_problem(validate: Callable[[Any], Any], event: Any) -> Message | None
         detail = "; ".join(error.message.replace("data", "event", 1) for error in errors)
         expectation = f"a tracker event with string values for known parameters: {detail}"
         # The bad-row schema caps an expectation at 256 characters; an unknown key can be longer.
-        return _input("data", None, expectation[:EXPECTATION_CAP])
+        return Failure(_input("data", None, expectation[:EXPECTATION_CAP]))
     return None
 
 

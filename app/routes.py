@@ -139,9 +139,9 @@ class TrackingRoutes:
         target = None
         if route == REDIRECT_PATH:
             target = self.pipeline.redirect_target(request)
-            problem = check_target(target, self.redirect_hosts)
-            if problem:
-                raise Rejected(400, problem)
+            refused = check_target(target, self.redirect_hosts)
+            if refused is not None:
+                raise Rejected(400, refused.explain())
 
         if self.pipeline.may_block:  # a remote registry lookup must not stall every other request
             collected = await asyncio.to_thread(self.pipeline.collect, request)

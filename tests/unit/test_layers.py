@@ -15,6 +15,7 @@ LAYERS = {
         "ids",
         "request",
         "record",
+        "failures",
         "privacy",
         "schemas",
         "logs",
