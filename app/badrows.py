@@ -1,5 +1,7 @@
 """Failures → Snowplow bad rows (the `BADROWS_VENDOR` schemas of app/schemas.py).
 
+The contract: docs/behaviour.md#bad-rows.
+
 Each builder returns the self-describing bad row as a dict, valid against its official
 schema: values the schema caps (query-string values, header lines) are cut to the cap.
 """

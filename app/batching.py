@@ -1,5 +1,7 @@
 """Group commit, the in-flight bound and acknowledgement: the only place that knows about them.
 
+The contract: docs/behaviour.md#acknowledgement.
+
 Requests hand their records to `store` and wait. One writer task gathers what is pending
 into a batch (closed by a record count, a byte size or a short wait), writes it to the
 sinks in one call each, and then releases every request in the batch together: with

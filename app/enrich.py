@@ -1,5 +1,7 @@
 """Raw tracker event + identity → canonical enriched event, with every failure collected.
 
+The contract: docs/behaviour.md#events.
+
 The enriched event is a dict keyed by canonical (atomic) field names. Timestamps are
 ISO-8601 strings, `contexts` and `unstruct_event` are self-describing JSON objects.
 A failing event still yields its partial enrichment: the bad row carries it.

@@ -1,5 +1,7 @@
 """Who sent the request: client IP, the collector's network user id, the `sp` cookie, anonymity.
 
+The contract: docs/behaviour.md#identity and #anonymisation.
+
 Event-level overrides (`ip`, `nuid`, `tnuid`) are the tracker's and are applied in `enrich`;
 this module decides what the collector itself adds, and what cookie it answers with.
 """

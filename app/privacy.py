@@ -1,4 +1,7 @@
-"""IP anonymisation: the last IPv4 octets / IPv6 groups are zeroed before an event leaves the service."""
+"""IP anonymisation: the last IPv4 octets / IPv6 groups are zeroed before an event leaves the service.
+
+The contract: docs/behaviour.md#anonymisation.
+"""
 
 from __future__ import annotations
 

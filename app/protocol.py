@@ -1,5 +1,7 @@
 """Tracker protocol: a request's query string or `payload_data` body → raw events.
 
+The contract: docs/behaviour.md#events.
+
 A raw event is the tracker's parameters as a dict of strings. What cannot be read as
 tracker events becomes a `Violation`, which the pipeline turns into a
 `tracker_protocol_violations` bad row: the whole payload when the body itself is wrong,

@@ -1,5 +1,7 @@
 """Redirect tracking (`/r/tp2`): check the target, and turn the click into a tracker event.
 
+The contract: docs/behaviour.md#routes.
+
 The target must be an absolute http(s) URL whose host is on the allow-list: an empty list
 allows nothing, so the collector is never an open redirect.
 """

@@ -1,5 +1,7 @@
 """HTTP ⇄ pipeline for the tracking paths: a lean ASGI handler, the hot path of the service.
 
+The contract: docs/behaviour.md#routes, #limits and #cors.
+
 Every tracker event passes through here, so this skips the framework's routing and
 dependency injection; everything else (health, metrics, docs, 404s) falls through to FastAPI.
 """
