@@ -6,6 +6,9 @@ The contract: docs/behaviour.md#anonymisation.
 from __future__ import annotations
 
 import ipaddress
+import re
+
+IP_TOKEN = re.compile(r"[^,| ]+")  # one address of the `ip` parameter, which may list several
 
 
 class IpMask:
