@@ -8,6 +8,7 @@ schema: values the schema caps (query-string values, header lines) are cut to th
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -16,7 +17,7 @@ from app import __version__
 from app.clock import iso_from_ms
 from app.failures import Message
 from app.identity import Identity
-from app.privacy import IP_TOKEN, IpMask
+from app.privacy import IpMask
 from app.protocol import RawEvent, Violation, parse_query
 from app.request import CollectorRequest
 from app.schemas import GENERIC_ERROR, SCHEMA_VIOLATIONS, SIZE_VIOLATION, TRACKER_PROTOCOL_VIOLATIONS
@@ -32,6 +33,7 @@ HEADER_CAP = 8192
 CONTENT_TYPE_CAP = 256
 USERAGENT_CAP = 4096
 URI_CAP = 8192  # refererUri and hostname
+IP_TOKEN = re.compile(r"[^,| ]+")  # the `ip` parameter may list several addresses
 # Atomic integers that the schema_violations schema types as strings.
 TEXT_INTEGERS = frozenset({"txn_id"})
 

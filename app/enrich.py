@@ -26,7 +26,7 @@ from app.failures import DataReport, Failure, FieldError, IgluError, Message, Re
 from app.identity import Identity, canonical_ip, parse_ip
 from app.ids import UUID
 from app.iglu import Registry, SchemaKey, parse_self_describing
-from app.privacy import IP_TOKEN, IpMask
+from app.privacy import IpMask
 from app.protocol import RawEvent, decode_base64
 from app.request import CollectorRequest
 from app.schemas import CONTEXTS_OUT, SNOWPLOW
@@ -38,6 +38,7 @@ PLATFORMS = frozenset({"web", "mob", "pc", "srv", "app", "tv", "cnsl", "iot", "h
 # Digit counts are capped so that int() never meets a huge number (and never raises for one).
 INTEGER = re.compile(r"^[+-]?[0-9]{1,18}\Z")
 DIMENSIONS = re.compile(r"^([0-9]{1,10})x([0-9]{1,10})\Z")
+IP_SEPARATORS = re.compile(r"[,| ]")
 # Tabs become four spaces and other control characters go, so every value is TSV-safe.
 TSV_SAFE = {**{code: None for code in range(32)}, 9: "    ", 127: None}
 
@@ -114,8 +115,7 @@ def to_event(value: str) -> str:
 
 def first_ip_token(value: str) -> str:
     """The first of a `,`/`|`/space separated list; an address in canonical form, anything else made TSV-safe."""
-    first = IP_TOKEN.match(value.strip())
-    token = clean(first.group() if first else "")
+    token = clean(IP_SEPARATORS.split(value.strip(), maxsplit=1)[0])
     address = parse_ip(token)
     return canonical_ip(address) if address is not None else token
 

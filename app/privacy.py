@@ -1,14 +1,8 @@
-"""IP anonymisation: the last IPv4 octets / IPv6 groups are zeroed before an event leaves the service.
-
-The contract: docs/behaviour.md#anonymisation.
-"""
+"""IP anonymisation: the last IPv4 octets / IPv6 groups are zeroed before an event leaves the service."""
 
 from __future__ import annotations
 
 import ipaddress
-import re
-
-IP_TOKEN = re.compile(r"[^,| ]+")  # one address of the `ip` parameter, which may list several
 
 
 class IpMask:
