@@ -93,6 +93,14 @@ async def test_the_service_routes_answer(service, path, status, body):
     assert (response.status_code, response.text) == (status, body)
 
 
+async def test_the_docs_page_describes_the_service_routes(service):
+    page = await service.client.get("/docs")
+    described = (await service.client.get("/openapi.json")).json()
+
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert {"/health", "/sink-health", "/metrics", "/robots.txt"} <= set(described["paths"])
+
+
 async def test_sink_health_is_503_while_a_sink_refuses_writes(service):
     service.good.failing = True
 
