@@ -31,7 +31,7 @@ class DataReport(TypedDict):
 
     message: str
     path: str
-    keyword: str
+    keyword: str | None
     targets: list[str] | None
 
 

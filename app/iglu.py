@@ -125,7 +125,7 @@ def _report(error: fastjsonschema.JsonSchemaValueException) -> DataReport:
     return DataReport(
         message=message,
         path=_json_path(error.path),
-        keyword=error.rule or "",
+        keyword=error.rule,
         targets=target if isinstance(target, list) else None,
     )
 
