@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from app.config import Settings
-from app.identity import IdentityPolicy
+from app.identity import IdentityPolicy, parse_ip
 from app.pipeline import Pipeline
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -126,6 +126,51 @@ def test_client_address(make_request, peer, headers, expected):
 )
 def test_client_address_configuration(make_request, settings, peer, headers, expected):
     assert resolve(make_request, Settings(**settings), headers, peer).ip == expected
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        (" 198.51.100.7 ", "198.51.100.7"),
+        ('"198.51.100.7:8080"', "198.51.100.7"),
+        ("[2001:db8::5]:443", "2001:db8::5"),
+        ("[2001:db8::5", "2001:db8::5"),
+        ("[2001:db8::5]", "2001:db8::5"),
+        ("2001:db8::5", "2001:db8::5"),
+        ("::ffff:198.51.100.7", "198.51.100.7"),
+        ("unknown", None),
+        ("", None),
+        ("_hidden", None),
+    ],
+    ids=[
+        "padded",
+        "quoted-port",
+        "brackets-port",
+        "unclosed-bracket",
+        "brackets",
+        "bare-ipv6",
+        "mapped",
+        "junk",
+        "empty",
+        "obfuscated",
+    ],
+)
+def test_parse_ip(token, expected):
+    address = parse_ip(token)
+    assert (address.compressed if address else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("settings", "peer", "expected"),
+    [
+        ({"ip_anonymise_octets": 1}, "203.0.113.9", "203.0.113.0"),
+        ({"ip_anonymise_ipv6_groups": 6}, "2001:db8:1:2:3:4:5:6", "2001:db8::"),
+        ({"ip_anonymise_octets": 2}, "2001:db8:1:2:3:4:5:6", "2001:db8:1:2:3:4:5:6"),
+    ],
+    ids=["ipv4", "ipv6", "ipv4-setting-leaves-ipv6"],
+)
+def test_client_address_is_anonymised_when_configured(make_request, settings, peer, expected):
+    assert resolve(make_request, Settings(**settings), peer=peer).ip == expected
 
 
 # --- network_userid and the cookie ------------------------------------------------------------
@@ -285,6 +330,33 @@ def test_anonymous_cookie_expiry_uses_the_cookie_domain(make_request):
 def test_anonymous_request_with_only_other_cookies_sets_none(make_request):
     identity = resolve(make_request, headers={"SP-Anonymous": "*", "Cookie": f"xsp={KNOWN_ID}"})
     assert identity.set_cookie is None
+
+
+# --- do not track ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cookie", "opted_out"),
+    [
+        ("optout=yes", True),
+        ("a=1; optout=true", True),
+        ("optout=no", False),
+        ("optout=yes please", False),  # the whole value must match
+        ("other=yes", False),
+        (None, False),
+    ],
+)
+def test_do_not_track_cookie(make_request, cookie, opted_out):
+    settings = Settings(do_not_track_cookie_name="optout", do_not_track_cookie_value="yes|true")
+    identity = resolve(make_request, settings, {"Cookie": cookie} if cookie else {})
+    assert identity.do_not_track is opted_out
+    assert identity.anonymous is opted_out
+    recorded = (identity.ip, identity.network_userid is not None, identity.set_cookie is not None)
+    assert recorded == ((None, False, False) if opted_out else ("203.0.113.9", True, True))
+
+
+def test_do_not_track_off_by_default(make_request):
+    assert resolve(make_request, headers={"Cookie": "optout=yes"}).do_not_track is False
 
 
 # --- the tracker's ids change the event, never the cookie --------------------------------------
