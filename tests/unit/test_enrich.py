@@ -208,6 +208,11 @@ def test_null_number_is_absent(enrich, param, field, value):
     assert field not in good(enrich({param: value}))
 
 
+@pytest.mark.parametrize("code", ["web", "mob", "pc", "srv", "app", "tv", "cnsl", "iot", "headset"])
+def test_every_platform_code(enrich, code):
+    assert good(enrich({"p": code}))["platform"] == code
+
+
 @pytest.mark.parametrize(
     ("code", "event_name"),
     [
