@@ -81,6 +81,12 @@ async def queued_behind_a_held_write(batcher: Batcher, sink: FakeSink, requests:
     return [first, *rest]
 
 
+async def settle() -> None:
+    """Turns of the event loop, no clock: enough for the writer to wake and reach its next wait."""
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
 def requests_of(count: int) -> list[tuple[list[bytes], list[bytes]]]:
     return [([b"good-%03d" % n], [b"bad-%03d" % n] if n % 3 == 0 else []) for n in range(count)]
 
@@ -127,6 +133,76 @@ def test_a_batch_stops_at_max_records_without_splitting_a_request():
 
     good = asyncio.run(scenario())
     assert good.writes == [[b"a"], [b"b1", b"b2", b"b3"], [b"c1", b"c2", b"d"], [b"e1", b"e2", b"e3"]]
+
+
+def test_a_batch_stops_at_max_bytes_without_splitting_a_request():
+    requests = [([b"a" * 4], []), ([b"b" * 3], [b"B" * 3]), ([b"c" * 4], []), ([b"d" * 6], []), ([b"e" * 11], [])]
+
+    async def scenario():
+        gate = threading.Event()
+        good, bad = FakeSink(gate), FakeSink()
+        batcher = batcher_for(good, bad, max_bytes=10)
+        batcher.start()
+        tasks = await queued_behind_a_held_write(batcher, good, requests)
+        gate.set()
+        await asyncio.gather(*tasks)
+        await batcher.close()
+        return good, bad
+
+    good, bad = asyncio.run(scenario())
+    # b (6 bytes, good and bad together) + c (4) make exactly 10; d (6) would pass it; e alone is over.
+    assert good.writes == [[b"aaaa"], [b"bbb", b"cccc"], [b"dddddd"], [b"e" * 11]]
+    assert bad.writes == [[b"BBB"]]
+
+
+@pytest.mark.parametrize(
+    ("limits", "requests"),
+    [
+        ({"max_records": 3}, [([b"1"], []), ([b"2"], [b"3"])]),
+        ({"max_bytes": 6}, [([b"abc"], []), ([b"def"], [])]),
+    ],
+    ids=["records", "bytes"],
+)
+def test_a_full_batch_is_written_at_once_not_after_the_wait(limits, requests):
+    async def scenario():
+        good = FakeSink()
+        batcher = batcher_for(good, FakeSink(), max_wait_s=3600, **limits)
+        batcher.start()
+        tasks = [asyncio.create_task(store(batcher, *request)) for request in requests]
+        await asyncio.wait_for(asyncio.gather(*tasks), WAIT_S)  # an hour's wait would fail here
+        await batcher.close()
+        return good
+
+    assert asyncio.run(scenario()).writes == [[record for good, _ in requests for record in good]]
+
+
+def test_requests_arriving_during_the_wait_join_one_batch():
+    async def scenario():
+        good = FakeSink()
+        batcher = batcher_for(good, FakeSink(), max_wait_s=3600, max_records=4)
+        batcher.start()
+        first = asyncio.create_task(store(batcher, [b"1"], []))
+        await settle()  # the writer has taken the first request and waits for more
+        rest = [asyncio.create_task(store(batcher, [b"%d" % n], [])) for n in (2, 3, 4)]
+        await asyncio.wait_for(asyncio.gather(first, *rest), WAIT_S)
+        await batcher.close()
+        return good
+
+    assert asyncio.run(scenario()).writes == [[b"1", b"2", b"3", b"4"]]
+
+
+def test_close_does_not_wait_out_the_batch_wait():
+    async def scenario():
+        good = FakeSink()
+        batcher = batcher_for(good, FakeSink(), max_wait_s=3600)
+        batcher.start()
+        pending = asyncio.create_task(store(batcher, [b"last"], []))
+        await settle()  # the writer has taken the request and waits for the batch to fill
+        await asyncio.wait_for(batcher.close(), WAIT_S)
+        await pending
+        return good
+
+    assert asyncio.run(scenario()).writes == [[b"last"]]
 
 
 @pytest.mark.parametrize("failing", ["good", "bad"])
