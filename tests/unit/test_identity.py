@@ -1,4 +1,4 @@
-"""Identity (SPEC §2): client address, the collector's network user id, the cookie, anonymity."""
+"""Identity (docs/behaviour.md#identity): client address, the collector's network user id, the cookie, anonymity."""
 
 from __future__ import annotations
 
