@@ -232,8 +232,9 @@ def test_default_cookie_attributes(make_request):
             ["httponly"],
         ),
         ({"cookie_same_site": None}, "sp", 365, {"secure": None, "httponly": None}, ["samesite"]),
+        ({"cookie_same_site": "None", "cookie_secure": False}, "sp", 365, {"samesite": "None", "secure": None}, []),
     ],
-    ids=["name-and-lifetime", "lax-not-secure", "strict-not-httponly", "no-samesite"],
+    ids=["name-and-lifetime", "lax-not-secure", "strict-not-httponly", "no-samesite", "samesite-none-forces-secure"],
 )
 def test_cookie_attributes_are_configurable(make_request, settings, name, days, expected, absent):
     cookie_name, _, attributes = parse_set_cookie(resolve(make_request, Settings(**settings)).set_cookie)
