@@ -480,6 +480,12 @@ UNSTRUCT = orjson.dumps(
     ("params", "expected"),
     [
         ({"e": "pv"}, ("page_view", "com.snowplowanalytics.snowplow", "page_view", "jsonschema", "1-0-0")),
+        ({"e": "pp"}, ("page_ping", "com.snowplowanalytics.snowplow", "page_ping", "jsonschema", "1-0-0")),
+        ({"e": "tr"}, ("transaction", "com.snowplowanalytics.snowplow", "transaction", "jsonschema", "1-0-0")),
+        (
+            {"e": "ti"},
+            ("transaction_item", "com.snowplowanalytics.snowplow", "transaction_item", "jsonschema", "1-0-0"),
+        ),
         ({"e": "se"}, ("struct", "com.google.analytics", "event", "jsonschema", "1-0-0")),
         ({"e": "ev"}, ("struct", "com.google.analytics", "event", "jsonschema", "1-0-0")),
         (
@@ -491,7 +497,7 @@ UNSTRUCT = orjson.dumps(
             ("unstruct", "com.snowplowanalytics.snowplow", "link_click", "jsonschema", "1-0-1"),
         ),
     ],
-    ids=["pv", "se", "legacy-ev", "ue-plain", "ue-base64"],
+    ids=["pv", "pp", "tr", "ti", "se", "legacy-ev", "ue-plain", "ue-base64"],
 )
 def test_event_schema_fields(enrich, params, expected):
     event = good(enrich(params))

@@ -62,6 +62,8 @@ def expires(attributes: dict) -> datetime:
         ("::1", {"X-Forwarded-For": "::ffff:198.51.100.3"}, "198.51.100.3"),
         ("10.0.0.2", {"X-Forwarded-For": "198.51.100.66, junk, 10.0.0.3"}, "10.0.0.3"),
         ("10.0.0.2", {"X-Forwarded-For": "198.51.100.66, 203.0.113.5"}, "203.0.113.5"),
+        (None, {"X-Forwarded-For": "198.51.100.7"}, None),
+        ("unix:/run/collector.sock", {"X-Forwarded-For": "198.51.100.7"}, "unix:/run/collector.sock"),
     ],
     ids=[
         "untrusted-peer",
@@ -83,6 +85,8 @@ def expires(attributes: dict) -> datetime:
         "xff-ipv4-mapped",
         "xff-junk-hop-ends-the-walk-spoofed-hop-beyond-not-believed",
         "xff-nearest-untrusted-hop-wins-over-further-ones",
+        "no-peer-no-address-headers-not-believed",
+        "unix-socket-peer-kept-as-given",
     ],
 )
 def test_client_address(make_request, peer, headers, expected):
