@@ -280,6 +280,25 @@ def test_invalid_value_is_an_atomic_parse_error(enrich, param, value, field):
 
 
 @pytest.mark.parametrize(
+    ("param", "value", "says"),
+    [
+        ("vid", "x", "not a 32-bit integer"),
+        ("se_va", "x", "not a decimal number"),
+        ("se_va", "Infinity", "not a finite decimal number"),
+        ("cookie", "x", "not 0 or 1"),
+        ("sid", "x", "not a UUID"),
+        ("dtm", "x", "not epoch milliseconds between years 1 and 9999"),
+        ("p", "x", "not a platform code (app, cnsl, headset, iot, mob, pc, srv, tv, web)"),
+        ("e", "x", "not an event type (pv, pp, se, ev, ue, tr, ti)"),
+        ("res", "x", "not WIDTHxHEIGHT in whole pixels"),
+    ],
+)
+def test_a_parse_error_says_what_was_expected(enrich, param, value, says):
+    [report] = atomic_reports(enrich({param: value}))
+    assert report["message"].endswith(f": {says}")
+
+
+@pytest.mark.parametrize(
     ("param", "fields"),
     [
         ("vid", ["domain_sessionidx"]),
