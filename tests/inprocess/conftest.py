@@ -52,6 +52,7 @@ class Service:
     client: httpx.AsyncClient
     good: MemorySink
     bad: MemorySink
+    app: Any  # the ASGI app itself, for what an HTTP client cannot do (hang up mid-body)
 
 
 @asynccontextmanager
@@ -62,7 +63,7 @@ async def running(data_dir: Path, **settings: Any) -> AsyncIterator[Service]:
     async with LifespanManager(app) as started:
         transport = httpx.ASGITransport(app=started.app, client=(PEER, 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://collector.test") as client:
-            yield Service(client, good, bad)
+            yield Service(client, good, bad, started.app)
 
 
 @pytest.fixture(scope="session")

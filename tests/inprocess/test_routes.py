@@ -140,3 +140,29 @@ async def test_an_invalid_event_becomes_a_bad_row_and_the_tracker_still_gets_its
     assert service.good.records == []
     [row] = service.bad.lines()
     assert row["schema"].startswith("iglu:com.snowplowanalytics.snowplow.badrows/")
+
+
+async def test_a_client_that_hangs_up_mid_body_gets_no_answer_and_nothing_is_recorded(service):
+    """What uvicorn hands the app when the connection drops before the body is complete."""
+    arriving = iter([{"type": "http.request", "body": tp2_body(page_view())[:20], "more_body": True}])
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return next(arriving, {"type": "http.disconnect"})
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": TP2,
+        "raw_path": TP2.encode(),
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json")],
+        "client": ("203.0.113.9", 50000),
+    }
+    await service.app(scope, receive, send)
+
+    assert sent == []
+    assert service.good.records == service.bad.records == []
