@@ -276,6 +276,7 @@ def test_cookie_disabled_sets_none_but_still_identifies(make_request):
         ([], "fallback.net", "https://acme.com", "fallback.net"),
         ([], None, "https://acme.com", None),
         (["acme.com"], None, None, None),
+        (["acme.com"], "fallback.net", "http://[::1", "fallback.net"),
     ],
     ids=[
         "equal",
@@ -291,6 +292,7 @@ def test_cookie_disabled_sets_none_but_still_identifies(make_request):
         "fallback-only",
         "nothing-configured",
         "no-origin-no-fallback",
+        "unreadable-origin-gets-the-fallback",
     ],
 )
 def test_cookie_domain(make_request, domains, fallback, origin, expected):
