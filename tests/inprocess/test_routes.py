@@ -151,3 +151,23 @@ async def test_a_client_that_hangs_up_mid_body_gets_no_answer_and_nothing_is_rec
 
     assert answer.status is None
     assert service.good.records == service.bad.records == []
+
+
+KNOWN_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+
+
+async def test_repeated_cookie_headers_are_read_as_one_cookie_list(service):
+    """HTTP/2 sends each cookie as its own header; they join with '; ', not ', '."""
+    headers = [("Cookie", "a=1"), ("Cookie", f"sp={KNOWN_ID}")]
+    answer = await call_asgi(service.app, "GET", "/i", query=b"e=pv&p=web&tv=t", headers=headers)
+
+    assert answer.headers["set-cookie"].startswith(f"sp={KNOWN_ID};")
+    assert [event["network_userid"] for event in service.good.lines()] == [KNOWN_ID]
+
+
+async def test_repeated_forwarding_headers_are_read_as_one_hop_list(configured):
+    service = await configured(trusted_proxies=["203.0.113.0/24"])
+    headers = [("X-Forwarded-For", "198.51.100.1"), ("X-Forwarded-For", "198.51.100.2")]
+    await call_asgi(service.app, "GET", "/i", query=b"e=pv&p=web&tv=t", headers=headers)
+
+    assert [event["user_ipaddress"] for event in service.good.lines()] == ["198.51.100.2"]
