@@ -350,7 +350,7 @@ def test_with_ip_anonymisation_bad_rows_mask_the_ip_parameter_and_drop_forwardin
             "POST",
             {"body": b"x" * 25_000, "headers": {"Content-Type": "application/json"}, "query": "aid=shop"},
             25_008,  # the query string counts too
-            "POST /com.snowplowanalytics.snowplow/tp2?aid=shop\n" + "x" * 1949,
+            "POST /com.snowplowanalytics.snowplow/tp2?aid=shop\n" + "x" * 1950,
         ),
         ("GET", {"query": "e=pv&aid=" + "a" * 30_000}, 30_009, "GET /i?e=pv&aid=" + "a" * 1991 + "\n"),
     ],
