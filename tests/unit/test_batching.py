@@ -115,8 +115,8 @@ def test_a_batch_stops_at_max_records_without_splitting_a_request():
     requests = [
         ([b"a"], []),
         ([b"b1", b"b2", b"b3"], []),
-        ([b"c1", b"c2"], []),
-        ([b"d"], []),
+        ([b"c"], []),
+        ([b"d1", b"d2"], []),
         ([b"e1", b"e2", b"e3"], []),
     ]
 
@@ -132,7 +132,8 @@ def test_a_batch_stops_at_max_records_without_splitting_a_request():
         return good
 
     good = asyncio.run(scenario())
-    assert good.writes == [[b"a"], [b"b1", b"b2", b"b3"], [b"c1", b"c2", b"d"], [b"e1", b"e2", b"e3"]]
+    # b + c make exactly 4; d + e would make 5.
+    assert good.writes == [[b"a"], [b"b1", b"b2", b"b3", b"c"], [b"d1", b"d2"], [b"e1", b"e2", b"e3"]]
 
 
 def test_a_batch_stops_at_max_bytes_without_splitting_a_request():
@@ -181,14 +182,32 @@ def test_requests_arriving_during_the_wait_join_one_batch():
         good = FakeSink()
         batcher = batcher_for(good, FakeSink(), max_wait_s=3600, max_records=4)
         batcher.start()
-        first = asyncio.create_task(store(batcher, [b"1"], []))
-        await settle()  # the writer has taken the first request and waits for more
-        rest = [asyncio.create_task(store(batcher, [b"%d" % n], [])) for n in (2, 3, 4)]
-        await asyncio.wait_for(asyncio.gather(first, *rest), WAIT_S)
+        tasks = []
+        for n in (1, 2, 3, 4):
+            tasks.append(asyncio.create_task(store(batcher, [b"%d" % n], [])))
+            await settle()  # the writer has seen this request and waits for more
+        await asyncio.wait_for(asyncio.gather(*tasks), WAIT_S)
         await batcher.close()
         return good
 
     assert asyncio.run(scenario()).writes == [[b"1", b"2", b"3", b"4"]]
+
+
+@pytest.mark.parametrize("limits", [{"max_records": 2}, {"max_bytes": 4}], ids=["records", "bytes"])
+def test_a_queue_still_full_after_a_batch_is_written_at_once(limits):
+    async def scenario():
+        gate = threading.Event()
+        good = FakeSink(gate)
+        batcher = batcher_for(good, FakeSink(), max_wait_s=3600, **limits)
+        batcher.start()
+        requests = [([b"a1", b"a2"], []), ([b"b1", b"b2"], []), ([b"c1", b"c2"], [])]
+        tasks = await queued_behind_a_held_write(batcher, good, requests)  # a full request goes at once
+        gate.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), WAIT_S)  # c waits for nothing: it is a full batch
+        await batcher.close()
+        return good
+
+    assert asyncio.run(scenario()).writes == [[b"a1", b"a2"], [b"b1", b"b2"], [b"c1", b"c2"]]
 
 
 def test_close_does_not_wait_out_the_batch_wait():
@@ -234,8 +253,9 @@ def test_a_failing_sink_fails_every_request_of_the_batch(failing):
     [
         ({"inflight_max_records": 5}, [([b"1", b"2", b"3"], []), ([b"4"], [b"5"])], ([b"6"], [])),
         ({"inflight_max_bytes": 1024}, [([b"x" * 1000], [])], ([b"y" * 100], [])),
+        ({"inflight_max_bytes": 1024}, [([b"x" * 500], [b"X" * 500])], ([b"y" * 100], [])),
     ],
-    ids=["records", "bytes"],
+    ids=["records", "bytes", "bytes-of-bad-rows-count-too"],
 )
 def test_past_the_in_flight_bound_store_is_refused_at_once(limits, held, extra):
     async def scenario():
@@ -281,7 +301,7 @@ def test_close_stores_everything_pending_then_closes_the_sinks():
         tasks = await queued_behind_a_held_write(batcher, good, requests)
         closing = asyncio.create_task(batcher.close())
         await asyncio.sleep(0)
-        with pytest.raises(SinkUnavailable):  # nothing new once closing
+        with pytest.raises(SinkUnavailable, match="^shutting down$"):  # nothing new once closing
             await store(batcher, [b"late"], [])
         gate.set()
         await closing
