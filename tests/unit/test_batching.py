@@ -27,6 +27,7 @@ class FakeSink:
         self.writes: list[list[bytes]] = []
         self.closed = False
         self.ticked = threading.Event()
+        self.ticks = 0
 
     def write(self, records: list[Record]) -> None:
         if not records:
@@ -44,6 +45,7 @@ class FakeSink:
         return not self.failing
 
     def tick(self) -> None:
+        self.ticks += 1
         self.ticked.set()
 
     def close(self) -> None:
@@ -361,6 +363,85 @@ def test_sinks_are_ticked_while_idle(monkeypatch):
         return ticked
 
     assert asyncio.run(scenario()) == [True, True]
+
+
+class FakeClock:
+    """Stands in for the batcher's `time` module: monotonic time moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+def test_sinks_are_ticked_once_per_interval_while_busy(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr("app.batching.time", clock)
+
+    async def scenario():
+        good, bad = FakeSink(), FakeSink()
+        batcher = batcher_for(good, bad)
+        batcher.start()
+        await settle()  # the writer starts at 0
+        ticks = []
+        for now in (0.5, 0.9, 1.0, 1.2, 1.9, 2.0, 2.5):
+            clock.now = now
+            await asyncio.wait_for(store(batcher, [b"%.1f" % now], []), WAIT_S)  # each store wakes the writer
+            ticks.append(good.ticks)
+        await batcher.close()
+        return ticks, bad.ticks
+
+    ticks, bad_ticks = asyncio.run(scenario())
+    assert ticks == [0, 0, 1, 1, 1, 2, 2]
+    assert bad_ticks == 2
+
+
+class RecordingMetrics(Metrics):
+    """Metrics that also keep what the batcher reports of its in-flight counts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reported: list[tuple[int, int]] = []
+
+    def inflight(self, records: int, size: int) -> None:
+        self.reported.append((records, size))
+        super().inflight(records, size)
+
+
+def test_batches_and_in_flight_counts_are_reported_to_metrics():
+    async def scenario():
+        gate = threading.Event()
+        good = FakeSink(gate)
+        metrics = RecordingMetrics()
+        batcher = Batcher(
+            good,
+            FakeSink(),
+            metrics=metrics,
+            max_records=1000,
+            max_bytes=1 << 20,
+            max_wait_s=0,
+            inflight_max_records=1000,
+            inflight_max_bytes=1 << 20,
+        )
+        batcher.start()
+        tasks = await queued_behind_a_held_write(batcher, good, [([b"ab"], []), ([b"cd"], [b"efg"])])
+        assert metrics.registry.get_sample_value("collector_inflight_records") == 3
+        assert metrics.registry.get_sample_value("collector_inflight_bytes") == 7
+        gate.set()
+        await asyncio.gather(*tasks)
+        await batcher.close()
+        return metrics
+
+    metrics = asyncio.run(scenario())
+    assert metrics.reported[:2] == [(1, 2), (3, 7)]
+    assert metrics.reported[-1] == (0, 0)
+    assert metrics.registry.get_sample_value("collector_batch_records_count") == 2
+    assert metrics.registry.get_sample_value("collector_batch_records_sum") == 3
+    assert metrics.registry.get_sample_value("collector_sink_healthy") == 1
 
 
 def test_healthy_follows_the_sinks_and_closing():
