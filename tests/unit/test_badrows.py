@@ -114,6 +114,8 @@ def test_payload_problems_make_one_tracker_protocol_violation(bad_rows, body, co
     assert data["failure"]["version"] == "tp2"
     assert data["payload"]["contentType"] == content_type
     assert data["payload"]["querystring"] == [{"name": "aid", "value": "shop"}]
+    assert data["payload"]["encoding"] == "UTF-8"
+    assert data["payload"]["collector"].startswith("pycollector-")
     assert data["processor"]["artifact"] == "pycollector"
 
 
@@ -174,6 +176,7 @@ def test_atomic_field_errors_make_a_schema_violation(bad_rows, query, field, key
     assert (report["path"], report["keyword"]) == (field, keyword)
     assert data["payload"]["raw"]["parameters"][0] == {"name": "e", "value": "pv"}
     assert data["payload"]["raw"]["version"] == "tp1"  # a GET
+    assert data["payload"]["raw"]["encoding"] == "UTF-8"
     assert data["payload"]["enriched"]["event"] == "page_view"
 
 
@@ -353,8 +356,20 @@ def test_with_ip_anonymisation_bad_rows_mask_the_ip_parameter_and_drop_forwardin
             "POST /com.snowplowanalytics.snowplow/tp2?aid=shop\n" + "x" * 1950,
         ),
         ("GET", {"query": "e=pv&aid=" + "a" * 30_000}, 30_009, "GET /i?e=pv&aid=" + "a" * 1991 + "\n"),
+        (
+            "POST",
+            {"body": b"x" * 20_000, "headers": {"Content-Type": "application/json"}, "query": "aid=" + "a" * 2100},
+            22_104,
+            "POST /com.snowplowanalytics.snowplow/tp2?aid=" + "a" * 1996 + "\n",  # no room left for the body
+        ),
+        (
+            "POST",
+            {"body": b"\xff" * 25_000, "headers": {"Content-Type": "application/json"}},
+            25_000,
+            "POST /com.snowplowanalytics.snowplow/tp2?\n" + "\ufffd" * 1958,
+        ),
     ],
-    ids=["post-body", "get-query"],
+    ids=["post-body", "get-query", "post-long-query", "post-not-utf8"],
 )
 def test_oversized_payload_makes_a_size_violation(bad_rows, method, request_, actual, kept):
     data = one_bad_row(bad_rows(method, **request_), SIZE_VIOLATION)
@@ -381,3 +396,19 @@ def test_a_pipeline_bug_keeps_the_request_whole_as_a_generic_error(bad_rows, pip
     row = one_bad_row(post(bad_rows, body, query="aid=shop"), GENERIC_ERROR)
     assert row["failure"]["errors"] == ["RuntimeError: a bug"]
     assert row["payload"] == "POST /com.snowplowanalytics.snowplow/tp2?aid=shop\n" + body.decode()
+
+
+def test_a_pipeline_bug_keeps_a_body_that_is_not_utf8_with_replacement_characters(bad_rows, pipeline, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(pipeline.protocol, "parse", broken)
+    row = one_bad_row(post(bad_rows, b"\xff{}"), GENERIC_ERROR)
+    assert row["payload"] == "POST /com.snowplowanalytics.snowplow/tp2?\n\ufffd{}"
+
+
+def test_a_long_collector_name_is_cut_to_the_schema_cap(registry, official, make_request):
+    settings = Settings(name="c" * 24)
+    [row] = collect_with(registry, official, make_request, settings, "POST", {"body": b"{", "headers": {}})
+    collector = row["data"]["payload"]["collector"]  # name-version-sink, longer than the schema's 32
+    assert collector.startswith("c" * 24 + "-") and len(collector) == 32
