@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from app.clock import iso_from_ms as iso
-from app.enrich import Enricher
+from app.enrich import Enricher, exceeds_depth
 from app.identity import Identity
 from app.privacy import IpMask
 
@@ -532,7 +532,9 @@ def test_unstruct_event_is_kept_as_self_describing_json(enrich):
 
 @pytest.mark.parametrize("params", [{"e": "ue"}, {"e": "ue", "ue_pr": "", "ue_px": ""}], ids=["absent", "empty"])
 def test_unstruct_without_its_event_fails(enrich, params):
-    failure = only_failure(enrich(params))
+    enriched = enrich(params)
+    assert "event_format" not in enriched.event  # no schema fields for an event that is not there
+    failure = only_failure(enriched)
     assert failure["field"] == "ue_pr"
     assert "e=ue" in failure["error"] and "ue_px" in failure["error"]
 
@@ -645,3 +647,43 @@ def test_not_json_is_a_not_json_message(enrich, params, field, value):
 def test_contexts_that_are_not_contexts(enrich, value, expected):
     failure = only_failure(enrich({"co": value}))
     assert {key: failure[key] for key in expected} == expected
+
+
+def test_an_unstruct_event_outside_its_wrapper_fails_naming_the_wrapper(enrich):
+    failure = only_failure(enrich({"e": "ue", "ue_pr": orjson.dumps(LINK_CLICK).decode()}))
+    assert failure["schemaKey"] == LINK_CLICK["schema"]
+    assert failure["schemaCriterion"] == "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-*-*"
+
+
+@pytest.mark.parametrize(
+    ("text", "deeper_than_2"),
+    [
+        ('{"a": {}}', False),
+        ('{"a": {"b": {}}}', True),
+        ("[[[]]]", True),
+        ('[1, {"a": [2]}]', True),
+        ("[{}, {}, {}]", False),
+        ('{"a": "{{{{"}', False),
+        ('{"a": [], "b": {"c": []}}', True),
+    ],
+)
+def test_exceeds_depth(text, deeper_than_2):
+    assert exceeds_depth(text, orjson.loads(text), 2) is deeper_than_2
+
+
+def test_contexts_nested_too_deep_fail_naming_the_parameter(registry, make_request):
+    enricher = Enricher(registry, "pycollector", "file", IpMask(0, 0), max_json_depth=3)
+    co = context(entity())  # contexts → data array → entity → its data: 4 levels
+    enriched = enricher.enrich({**BASE, "co": co}, SEEN, make_request("GET"), ETL_MS)
+    assert only_failure(enriched) == {"field": "co", "value": co, "error": "JSON nested deeper than 3 levels"}
+
+
+def test_more_entities_than_the_limit_fail_as_a_whole(registry, make_request):
+    enricher = Enricher(registry, "pycollector", "file", IpMask(0, 0), max_entities=1)
+    enriched = enricher.enrich({**BASE, "co": context(entity(), entity())}, SEEN, make_request("GET"), ETL_MS)
+    assert only_failure(enriched) == {
+        "field": "contexts",
+        "value": None,
+        "error": "2 entities, more than the limit of 1",
+    }
+    assert "contexts" not in enriched.event
