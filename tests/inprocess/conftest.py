@@ -68,9 +68,9 @@ async def call_asgi(
 ) -> Answer:
     """One request straight into the ASGI app, as uvicorn hands it over: raw_path without the query,
     the body in `chunks`, then (with hang_up) a disconnect instead of the body's end."""
-    messages = [{"type": "http.request", "body": chunk, "more_body": True} for chunk in chunks]
+    messages: list[dict[str, Any]] = [{"type": "http.request", "body": chunk, "more_body": True} for chunk in chunks]
     if not hang_up:
-        messages[-1]["more_body"] = False
+        del messages[-1]["more_body"]  # the last part: more_body is left out, as it may be (False by default)
     arriving = iter(messages)
     received = 0
     sent: list[dict[str, Any]] = []
@@ -110,7 +110,7 @@ async def running(data_dir: Path, **settings: Any) -> AsyncIterator[Service]:
     async with LifespanManager(app) as started:
         transport = httpx.ASGITransport(app=started.app, client=(PEER, 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://collector.test") as client:
-            yield Service(client, good, bad, started.app)
+            yield Service(client, good, bad, app)
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ events inflated and stored."""
 from __future__ import annotations
 
 import gzip
+import zlib
 from collections.abc import AsyncIterator
 
 import orjson
@@ -61,6 +62,11 @@ async def chunks(body: bytes, size: int = 1000) -> AsyncIterator[bytes]:
             "truncated",
         ),
         (
+            {"method": "POST", "url": TP2, "content": zlib.compress(b"{}"), "headers": {"Content-Encoding": "gzip"}},
+            400,
+            "not valid gzip",
+        ),
+        (
             {"method": "POST", "url": TP2, "content": b"{}", "headers": {"Content-Encoding": "br"}},
             415,
             "Content-Encoding br",
@@ -74,6 +80,7 @@ async def chunks(body: bytes, size: int = 1000) -> AsyncIterator[bytes]:
         "431",
         "400 not gzip",
         "400 truncated gzip",
+        "400 zlib is not gzip",
         "415",
     ],
 )
