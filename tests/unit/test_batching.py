@@ -179,10 +179,11 @@ def test_a_full_batch_is_written_at_once_not_after_the_wait(limits, requests):
     assert asyncio.run(scenario()).writes == [[record for good, _ in requests for record in good]]
 
 
-def test_requests_arriving_during_the_wait_join_one_batch():
+@pytest.mark.parametrize("limits", [{"max_records": 4}, {"max_bytes": 4}], ids=["records", "bytes"])
+def test_requests_arriving_during_the_wait_join_one_batch(limits):
     async def scenario():
         good = FakeSink()
-        batcher = batcher_for(good, FakeSink(), max_wait_s=3600, max_records=4)
+        batcher = batcher_for(good, FakeSink(), max_wait_s=3600, **limits)
         batcher.start()
         tasks = []
         for n in (1, 2, 3, 4):
@@ -323,9 +324,44 @@ def test_empty_store_returns_at_once_and_writes_nothing():
         batcher.start()
         await asyncio.wait_for(store(batcher, [], []), WAIT_S)
         await batcher.close()
+        return good, batcher
+
+    good, batcher = asyncio.run(scenario())
+    assert good.writes == []
+    assert batcher.metrics.registry.get_sample_value("collector_batch_records_count") == 0  # not even an empty batch
+
+
+def test_a_batcher_closed_before_it_started_closes_its_sinks():
+    async def scenario():
+        good, bad = FakeSink(), FakeSink()
+        await batcher_for(good, bad).close()
+        return good, bad
+
+    good, bad = asyncio.run(scenario())
+    assert good.closed and bad.closed
+
+
+@pytest.mark.parametrize(
+    ("limits", "held", "extra"),
+    [
+        ({"inflight_max_records": 4}, [([b"1", b"2"], [b"3"])], ([b"4"], [])),
+        ({"inflight_max_bytes": 1024}, [([b"x" * 500], [b"X" * 500])], ([b"y" * 24], [])),
+    ],
+    ids=["records", "bytes"],
+)
+def test_up_to_the_in_flight_bound_store_is_taken(limits, held, extra):
+    async def scenario():
+        gate = threading.Event()
+        good = FakeSink(gate)
+        batcher = batcher_for(good, FakeSink(), **limits)
+        batcher.start()
+        tasks = await queued_behind_a_held_write(batcher, good, [*held, extra])  # raises Overloaded if refused
+        gate.set()
+        await asyncio.gather(*tasks)
+        await batcher.close()
         return good
 
-    assert asyncio.run(scenario()).writes == []
+    assert asyncio.run(scenario()).stored[-1] == extra[0][0]
 
 
 def test_a_cancelled_request_leaves_the_rest_of_its_batch_and_the_batcher_working():
@@ -452,8 +488,10 @@ def test_healthy_follows_the_sinks_and_closing():
         seen = [batcher.healthy()]
         bad.failing = True
         seen.append(batcher.healthy())
+        assert batcher.metrics.registry.get_sample_value("collector_sink_healthy") == 0
         bad.failing = False
         seen.append(batcher.healthy())
+        assert batcher.metrics.registry.get_sample_value("collector_sink_healthy") == 1
         batcher.mark_draining()  # shutting down: no new traffic, though still storing
         seen.append(batcher.healthy())
         await asyncio.wait_for(store(batcher, [b"during-drain"], []), WAIT_S)
