@@ -228,7 +228,7 @@ def test_close_does_not_wait_out_the_batch_wait():
 
 
 @pytest.mark.parametrize("failing", ["good", "bad"])
-def test_a_failing_sink_fails_every_request_of_the_batch(failing):
+def test_a_failing_sink_fails_every_request_of_the_batch(failing, caplog):
     requests = requests_of(12)
 
     async def scenario():
@@ -248,6 +248,7 @@ def test_a_failing_sink_fails_every_request_of_the_batch(failing):
     outcomes, sinks = asyncio.run(scenario())
     assert [type(outcome) for outcome in outcomes] == [SinkUnavailable] * len(requests)
     assert "disk full" in str(outcomes[0])
+    assert "sink write failed for 14 records: disk full" in caplog.text  # the queued batch: 11 good + 3 bad
     assert sinks["good"].writes[-1] == [b"after"] and sinks["bad"].writes[-1] == [b"after-bad"]
 
 
@@ -406,8 +407,10 @@ class FakeClock:
 
     def __init__(self) -> None:
         self.now = 0.0
+        self.reads = 0
 
     def monotonic(self) -> float:
+        self.reads += 1
         return self.now
 
     def perf_counter(self) -> float:
@@ -448,7 +451,11 @@ class RecordingMetrics(Metrics):
         super().inflight(records, size)
 
 
-def test_batches_and_in_flight_counts_are_reported_to_metrics():
+def test_batches_and_in_flight_counts_are_reported_to_metrics(monkeypatch):
+    clock = FakeClock()
+    clock.now = 5.0  # no time passes during a write: every write takes 0 s
+    monkeypatch.setattr("app.batching.time", clock)
+
     async def scenario():
         gate = threading.Event()
         good = FakeSink(gate)
@@ -477,6 +484,8 @@ def test_batches_and_in_flight_counts_are_reported_to_metrics():
     assert metrics.reported[-1] == (0, 0)
     assert metrics.registry.get_sample_value("collector_batch_records_count") == 2
     assert metrics.registry.get_sample_value("collector_batch_records_sum") == 3
+    assert metrics.registry.get_sample_value("collector_batch_write_seconds_count") == 2
+    assert metrics.registry.get_sample_value("collector_batch_write_seconds_sum") == 0
     assert metrics.registry.get_sample_value("collector_sink_healthy") == 1
 
 
@@ -502,3 +511,124 @@ def test_healthy_follows_the_sinks_and_closing():
     seen, good = asyncio.run(scenario())
     assert seen == [True, False, True, False, False]
     assert good.stored == [b"during-drain"]
+
+
+def test_an_idle_writer_waits_instead_of_spinning(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr("app.batching.time", clock)
+
+    async def scenario():
+        batcher = batcher_for(FakeSink(), FakeSink())
+        batcher.start()
+        await asyncio.wait_for(store(batcher, [b"one"], []), WAIT_S)
+        await settle()
+        reads = clock.reads
+        await settle()  # nothing arrives: the writer must not go round its loop
+        idle_reads = clock.reads - reads
+        await batcher.close()
+        return idle_reads
+
+    assert asyncio.run(scenario()) == 0
+
+
+@pytest.mark.parametrize(
+    ("limits", "full", "small"),
+    [({"max_records": 2}, [b"a", b"b"], [b"c"]), ({"max_bytes": 2}, [b"ab"], [b"c"])],
+    ids=["records", "bytes"],
+)
+def test_after_a_full_batch_the_next_requests_wait_to_fill_again(limits, full, small):
+    async def scenario():
+        good = FakeSink()
+        batcher = batcher_for(good, FakeSink(), max_wait_s=3600, **limits)
+        batcher.start()
+        await asyncio.wait_for(store(batcher, full, []), WAIT_S)  # full: written at once
+        tasks = []
+        for _ in range(2):
+            tasks.append(asyncio.create_task(store(batcher, small, [])))
+            await settle()
+        await asyncio.wait_for(asyncio.gather(*tasks), WAIT_S)
+        await batcher.close()
+        return good
+
+    assert asyncio.run(scenario()).writes == [full, small * 2]
+
+
+def test_close_writes_every_pending_batch_without_waiting_for_them_to_fill():
+    async def scenario():
+        gate = threading.Event()
+        good = FakeSink(gate)
+        batcher = batcher_for(good, FakeSink(), max_wait_s=3600, max_records=3)
+        batcher.start()
+        requests = [([b"h1", b"h2", b"h3"], []), ([b"a1", b"a2"], []), ([b"b1", b"b2"], [])]
+        tasks = await queued_behind_a_held_write(batcher, good, requests)
+        closing = asyncio.create_task(batcher.close())
+        await settle()
+        gate.set()
+        await asyncio.wait_for(closing, WAIT_S)
+        await asyncio.gather(*tasks)
+        return good
+
+    assert asyncio.run(scenario()).writes == [[b"h1", b"h2", b"h3"], [b"a1", b"a2"], [b"b1", b"b2"]]
+
+
+def test_a_batch_counts_bad_rows_toward_max_records():
+    requests = [
+        ([b"a"], []),
+        ([b"b"], [b"B1", b"B2"]),
+        ([b"c"], []),
+        ([b"d"], [b"D"]),
+        ([b"e1", b"e2", b"e3"], []),
+    ]
+
+    async def scenario():
+        gate = threading.Event()
+        good, bad = FakeSink(gate), FakeSink()
+        batcher = batcher_for(good, bad, max_records=4)
+        batcher.start()
+        tasks = await queued_behind_a_held_write(batcher, good, requests)
+        gate.set()
+        await asyncio.gather(*tasks)
+        await batcher.close()
+        return good, bad
+
+    good, bad = asyncio.run(scenario())
+    assert good.writes == [[b"a"], [b"b", b"c"], [b"d"], [b"e1", b"e2", b"e3"]]  # b's 3 + c's 1 make 4
+    assert bad.writes == [[b"B1", b"B2"], [b"D"]]
+
+
+class FailingHousekeeping(FakeSink):
+    def tick(self) -> None:
+        super().tick()
+        raise OSError("cannot rotate")
+
+
+def test_failing_housekeeping_is_logged_and_the_writer_goes_on(monkeypatch, caplog):
+    clock = FakeClock()
+    monkeypatch.setattr("app.batching.time", clock)
+
+    async def scenario():
+        good = FailingHousekeeping()
+        batcher = batcher_for(good, FakeSink())
+        batcher.start()
+        await settle()
+        clock.now = 1.0
+        await asyncio.wait_for(store(batcher, [b"after"], []), WAIT_S)
+        await batcher.close()
+        return good
+
+    good = asyncio.run(scenario())
+    assert good.ticks == 1 and good.stored == [b"after"]
+    assert "sink housekeeping failed: cannot rotate" in caplog.text
+
+
+def test_close_ends_the_sink_thread():
+    before = set(threading.enumerate())
+
+    async def scenario():
+        batcher = batcher_for(FakeSink(), FakeSink())
+        batcher.start()
+        await store(batcher, [b"x"], [])
+        await batcher.close()
+
+    asyncio.run(scenario())
+    assert [thread.name for thread in set(threading.enumerate()) - before if thread.name.startswith("sink")] == []
