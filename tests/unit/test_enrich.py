@@ -11,6 +11,7 @@ import pytest
 from app.clock import iso_from_ms as iso
 from app.enrich import Enricher, exceeds_depth
 from app.identity import Identity
+from app.iglu import Registry
 from app.privacy import IpMask
 
 BASE = {"e": "pv", "p": "web", "tv": "js-3.0.0"}
@@ -140,6 +141,7 @@ def b64(text: str, urlsafe: bool = False, padded: bool = True) -> str:
         ({"stm": "0"}, {"dvce_sent_tstamp": "1970-01-01T00:00:00.000Z"}),
         ({"ttm": "-1"}, {"true_tstamp": "1969-12-31T23:59:59.999Z"}),
         ({"dtm": "253402300799999"}, {"dvce_created_tstamp": "9999-12-31T23:59:59.999Z"}),
+        ({"ttm": "-62135596800000"}, {"true_tstamp": "0001-01-01T00:00:00.000Z"}),
         ({"res": "1920x1080"}, {"dvce_screenwidth": 1920, "dvce_screenheight": 1080}),
         ({"vp": "1280x0"}, {"br_viewwidth": 1280, "br_viewheight": 0}),
         ({"res": "2147483647x2147483647"}, {"dvce_screenwidth": 2**31 - 1, "dvce_screenheight": 2**31 - 1}),
@@ -432,6 +434,8 @@ def test_useragent_and_page_url_from_params_or_headers(enrich, params, headers, 
         ("http://example.com:8080/p", ("http", "example.com", 8080, "/p", None, None)),
         ("https://[2001:db8::1]:8443/", ("https", "2001:db8::1", 8443, "/", None, None)),
         ("ftp://files.example.com/f", ("ftp", "files.example.com", None, "/f", None, None)),
+        ("http://example.com:99999/p", (None, None, None, None, None, None)),  # kept as sent, no parts
+        ("http://[::1/p", (None, None, None, None, None, None)),
     ],
 )
 @pytest.mark.parametrize(("param", "prefix"), [("url", "page_url"), ("refr", "refr_url")])
@@ -615,6 +619,7 @@ def test_unknown_schema_is_a_resolution_error(enrich):
     [
         ({"cx": b64("{not json")}, "cx", "{not json"),
         ({"co": "[1, 2"}, "co", "[1, 2"),
+        ({"cx": base64.b64encode(b"\xff{").decode()}, "cx", "\ufffd{"),
         ({"e": "ue", "ue_px": b64("nope")}, "ue_px", "nope"),
         ({"e": "ue", "ue_pr": "{"}, "ue_pr", "{"),
     ],
@@ -687,3 +692,15 @@ def test_more_entities_than_the_limit_fail_as_a_whole(registry, make_request):
         "error": "2 entities, more than the limit of 1",
     }
     assert "contexts" not in enriched.event
+
+
+def test_a_schemas_folder_without_atomic_fails_at_start(tmp_path):
+    with pytest.raises(RuntimeError, match="atomic"):
+        Enricher(Registry(tmp_path), "pycollector", "file", IpMask(0, 0))
+
+
+def test_json_nested_too_deep_keeps_the_first_1000_characters(registry, make_request):
+    enricher = Enricher(registry, "pycollector", "file", IpMask(0, 0), max_json_depth=3)
+    co = '{"a":' * 5 + '"' + "x" * 1200 + '"' + "}" * 5
+    enriched = enricher.enrich({**BASE, "co": co}, SEEN, make_request("GET"), ETL_MS)
+    assert only_failure(enriched)["value"] == co[:1000]
