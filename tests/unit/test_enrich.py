@@ -704,3 +704,12 @@ def test_json_nested_too_deep_keeps_the_first_1000_characters(registry, make_req
     co = '{"a":' * 5 + '"' + "x" * 1200 + '"' + "}" * 5
     enriched = enricher.enrich({**BASE, "co": co}, SEEN, make_request("GET"), ETL_MS)
     assert only_failure(enriched)["value"] == co[:1000]
+
+
+def test_an_unstruct_wrapper_holding_no_self_describing_event_fails_once(enrich):
+    inner = {"schema": "not-an-iglu-uri", "data": {}}
+    wrapper = {"schema": "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0", "data": inner}
+    enriched = enrich({"e": "ue", "ue_pr": orjson.dumps(wrapper).decode()})
+    [report] = only_failure(enriched)["error"]["dataReports"]  # the wrapper's own schema asks for an Iglu URI
+    assert (report["path"], report["keyword"]) == ("$.schema", "pattern")
+    assert "unstruct_event" not in enriched.event
