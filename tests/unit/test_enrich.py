@@ -190,6 +190,7 @@ def b64(text: str, urlsafe: bool = False, padded: bool = True) -> str:
             {"os_timezone": "Europe/Paris", "page_title": "Tab    here", "user_fingerprint": "123"},
         ),
         ({"page": "line\r\nbreak\x00"}, {"page_title": "linebreak"}),
+        ({"page": "two words\x01"}, {"page_title": "two words"}),
         ({"aid": "\x01\x02", "page": "\x7f"}, {"app_id": "missing", "page_title": "missing"}),
         ({"se_va": "1.5", "ev_va": "null"}, {"se_value": "missing"}),
         ({"cv": "custom-collector"}, {"v_collector": "custom-collector"}),
