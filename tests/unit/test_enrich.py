@@ -326,7 +326,7 @@ def test_event_without_event_type_fails(enrich, params):
     base = {k: v for k, v in BASE.items() if k != "e"}
     [report] = atomic_reports(enrich(params, base=base))
     assert report["path"] == "event"
-    assert "missing" in report["message"]
+    assert report["message"] == "cannot convert parameter e to event: missing: every event needs an event type"
 
 
 # --- atomic lengths ---------------------------------------------------------------------------
@@ -714,3 +714,9 @@ def test_an_unstruct_wrapper_holding_no_self_describing_event_fails_once(enrich)
     [report] = only_failure(enriched)["error"]["dataReports"]  # the wrapper's own schema asks for an Iglu URI
     assert (report["path"], report["keyword"]) == ("$.schema", "pattern")
     assert "unstruct_event" not in enriched.event
+
+
+def test_as_many_entities_as_the_limit_are_taken(registry, make_request):
+    enricher = Enricher(registry, "pycollector", "file", IpMask(0, 0), max_entities=2)
+    enriched = enricher.enrich({**BASE, "co": context(entity(), entity())}, SEEN, make_request("GET"), ETL_MS)
+    assert good(enriched)["contexts"]["data"] == [entity(), entity()]
