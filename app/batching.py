@@ -196,6 +196,7 @@ class Batcher:
         """Store everything already accepted, then close the sinks."""
         self._closing = True
         self._arrived.set()
+        self._full.set()  # a batch waiting to fill is written now, not after the wait
         if self._task is not None:
             await self._task
         await self._on_sink_thread(self._close_sinks)
