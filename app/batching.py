@@ -3,7 +3,7 @@
 The contract: docs/behaviour.md#acknowledgement.
 
 Requests hand their records to `store` and wait. One writer task gathers what is pending
-into a batch (closed by a record count, a byte size or a short wait), writes it to the
+into a batch (closed by a record count, a byte size, or when the event loop has no more ready work), writes it to the
 sinks in one call each, and then releases every request in the batch together: with
 success, or with `SinkUnavailable` if any write failed, so none is half-acknowledged.
 """
@@ -108,7 +108,9 @@ class Batcher:
         if self._queued_records >= self.max_records or self._queued_bytes >= self.max_bytes:
             self._full.set()
         try:
-            await asyncio.shield(waiting.done)
+            # Each request waits on its own future: a client that goes away cancels only its own
+            # wait (the writer skips it), never the batch it shares with others.
+            await waiting.done
         finally:
             self._count_inflight(-count, -size)
 
@@ -131,12 +133,24 @@ class Batcher:
                 except TimeoutError:
                     pass
                 continue
-            if self.max_wait_s and not self._full.is_set() and not self._closing:
-                try:  # let concurrent requests join this batch
-                    await asyncio.wait_for(self._full.wait(), self.max_wait_s)
-                except TimeoutError:
-                    pass
+            if not self._full.is_set() and not self._closing:
+                await self._let_ready_requests_join()
             await self._write(self._take_batch())
+
+    async def _let_ready_requests_join(self) -> None:
+        """With no configured wait, a batch closes once the event loop has no more ready work: every
+        request already parsed joins it, and none waits for a clock. While a batch is being
+        written, new requests queue up and form the next one (group commit)."""
+        if self.max_wait_s:
+            try:
+                await asyncio.wait_for(self._full.wait(), self.max_wait_s)
+            except TimeoutError:
+                pass
+            return
+        queued = -1
+        while queued != len(self._queue) and not self._full.is_set():
+            queued = len(self._queue)
+            await asyncio.sleep(0)  # one pass over the loop's ready callbacks
 
     def _take_batch(self) -> list[_Waiting]:
         """Whole requests, oldest first, up to the batch limits (at least one request)."""
@@ -173,6 +187,8 @@ class Batcher:
             self.metrics.batch_records.observe(len(good) + len(bad))
         self.metrics.sink_healthy.set(outcome is None)
         for waiting in batch:
+            if waiting.done.cancelled():
+                continue
             if outcome is None:
                 waiting.done.set_result(None)
             else:

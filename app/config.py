@@ -128,7 +128,11 @@ class Settings(BaseSettings):
     # Group commit and back-pressure
     batch_max_records: int = Field(1000, ge=1, description="close a batch at this many records")
     batch_max_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="close a batch at this size")
-    batch_max_wait_ms: float = Field(2.0, ge=0, description="longest a record waits for its batch to fill")
+    batch_max_wait_ms: float = Field(
+        0.0,
+        ge=0,
+        description="longest a record waits for its batch to fill; 0: until the event loop has no more ready work",
+    )
     inflight_max_records: int = Field(100_000, ge=1, description="past this many unstored records: 503")
     inflight_max_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="past this many unstored bytes: 503")
     retry_after_seconds: int = Field(5, ge=1, description="Retry-After sent with a 503")

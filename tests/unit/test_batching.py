@@ -89,6 +89,12 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+async def after_passes(passes: int, work):
+    for _ in range(passes):
+        await asyncio.sleep(0)
+    return await work
+
+
 def requests_of(count: int) -> list[tuple[list[bytes], list[bytes]]]:
     return [([b"good-%03d" % n], [b"bad-%03d" % n] if n % 3 == 0 else []) for n in range(count)]
 
@@ -111,6 +117,25 @@ def test_group_commit_writes_fewer_batches_than_requests_every_record_once_in_or
     assert len(good.writes) == 2  # the held one, then all 29 that queued behind it
     assert good.stored == [record for g, _ in requests for record in g]
     assert bad.stored == [record for _, b in requests for record in b]
+
+
+def test_without_a_wait_requests_ready_together_share_one_write_and_none_waits_for_a_clock():
+    """No gate, no clock: requests that reach the batcher while the event loop still has ready work
+    (here one more each pass, as requests whose bodies arrive in pieces) are one batch; the next
+    request, after they are answered, is another."""
+    requests = requests_of(12)
+
+    async def scenario():
+        good, bad = FakeSink(), FakeSink()
+        batcher = batcher_for(good, bad, max_wait_s=0)
+        batcher.start()
+        await asyncio.gather(*(after_passes(n, store(batcher, *request)) for n, request in enumerate(requests)))
+        await store(batcher, [b"later"], [])
+        await batcher.close()
+        return good
+
+    good = asyncio.run(scenario())
+    assert good.writes == [[g[0] for g, _ in requests], [b"later"]]
 
 
 def test_a_batch_stops_at_max_records_without_splitting_a_request():
