@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -24,7 +23,7 @@ from app import schemas
 from app.clock import MAX_MS, MIN_MS, iso_from_ms
 from app.failures import DataReport, Failure, FieldError, IgluError, Message, Result
 from app.identity import Identity, canonical_ip, parse_ip
-from app.ids import UUID
+from app.ids import UUID, random_uuid
 from app.iglu import Registry, SchemaKey, parse_self_describing
 from app.privacy import IpMask
 from app.protocol import RawEvent, decode_base64
@@ -239,7 +238,7 @@ class Enricher:
 
     def enrich(self, params: RawEvent, identity: Identity, request: CollectorRequest, etl_ms: int) -> Enriched:
         event: dict[str, Any] = {
-            "event_id": str(uuid.uuid4()),
+            "event_id": random_uuid(),
             "collector_tstamp": iso_from_ms(request.received_ms),
             "etl_tstamp": iso_from_ms(etl_ms),
             "v_collector": self.v_collector,

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import uuid
 from dataclasses import dataclass
 from email.utils import formatdate
 from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
 
-from app.ids import UUID
+from app.ids import UUID, random_uuid
 from app.privacy import IpMask
 from app.request import CollectorRequest
 
@@ -125,7 +124,7 @@ class IdentityPolicy:
         if cookie_value is not None and UUID.match(cookie_value):
             network_userid = cookie_value.lower()
         else:
-            network_userid = str(uuid.uuid4())
+            network_userid = random_uuid()
         set_cookie = (
             self._cookie(network_userid, now_s + self.cookie_lifetime, request) if self.cookie_enabled else None
         )

@@ -3,5 +3,12 @@ the collector cookie, the Iglu `uuid` format). `\\Z`, not `$`, so a trailing new
 
 import re
 
+import uuid_utils
+
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z"
 UUID = re.compile(UUID_PATTERN)
+
+
+def random_uuid() -> str:
+    """A version-4 UUID from the OS's secure random source, in the canonical lower-case form."""
+    return str(uuid_utils.uuid4())
