@@ -12,6 +12,7 @@ import traceback
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.badrows import BadRows
 from app.clock import now_ms
@@ -20,12 +21,23 @@ from app.enrich import Enricher
 from app.formats import FORMATS, json_line
 from app.identity import Identity, IdentityPolicy
 from app.iglu import Registry
-from app.protocol import Protocol, parse_query
+from app.protocol import Protocol, RawEvent, parse_query
 from app.redirect import redirect_event
 from app.request import REDIRECT_PATH, CollectorRequest
 from app.sinks.base import Record
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Observed:
+    """One record as the Micro store keeps it (app/micro/): only built when micro_events is on."""
+
+    request: CollectorRequest
+    identity: Identity
+    params: RawEvent | None  # the tracker's parameters, when an event could be read
+    event: dict[str, Any] | None  # the enriched event; partial for a schema violation
+    bad_row: dict[str, Any] | None  # None for a good event
 
 
 @dataclass(slots=True)
@@ -35,6 +47,7 @@ class Collected:
     set_cookie: str | None
     anonymous: bool = False
     outcomes: Counter[str] = field(default_factory=Counter)  # good, or the bad-row type, per record
+    observed: list[Observed] = field(default_factory=list)  # for the Micro store, when it is on
 
 
 class Pipeline:
@@ -56,6 +69,7 @@ class Pipeline:
         self.format_event = FORMATS[settings.output_format]
         self.partition_key = settings.partition_key
         self.may_block = registry.may_block
+        self.observe = settings.micro_events > 0
 
     @staticmethod
     def redirect_target(request: CollectorRequest) -> str | None:
@@ -76,12 +90,10 @@ class Pipeline:
                 frame.lineno,
             )
             row = self.badrows.internal_error(request, error, now_ms())
-            bad = [
-                self._payload_record(
-                    row, request, Identity(anonymous=True, ip=None, network_userid=None, set_cookie=None)
-                )
-            ]
-            return Collected([], bad, None, False, Counter(generic_error=1))
+            nobody = Identity(anonymous=True, ip=None, network_userid=None, set_cookie=None)
+            bad = [self._payload_record(row, request, nobody)]
+            observed = [Observed(request, nobody, None, None, row)] if self.observe else []
+            return Collected([], bad, None, False, Counter(generic_error=1), observed)
 
     def _collect(self, request: CollectorRequest) -> Collected:
         now = now_ms()
@@ -92,31 +104,36 @@ class Pipeline:
         if size > self.max_payload_bytes:
             row = self.badrows.size_violation(request, self.max_payload_bytes, size, now)
             bad = [self._payload_record(row, request, identity)]
-            return Collected([], bad, identity.set_cookie, identity.anonymous, Counter(size_violation=1))
+            observed = [Observed(request, identity, None, None, row)] if self.observe else []
+            return Collected([], bad, identity.set_cookie, identity.anonymous, Counter(size_violation=1), observed)
 
         parsed = self.protocol.parse(request)
         if request.path == REDIRECT_PATH:  # the route checked the target before calling
             parsed.events = [redirect_event(params, params["u"]) for params in parsed.events]
-        bad = [
-            self._payload_record(
-                self.badrows.tracker_protocol_violation(request, identity, violation, now), request, identity
-            )
-            for violation in parsed.violations
-        ]
+        bad = []
+        observed = []
+        for violation in parsed.violations:
+            row = self.badrows.tracker_protocol_violation(request, identity, violation, now)
+            bad.append(self._payload_record(row, request, identity))
+            if self.observe:
+                observed.append(Observed(request, identity, None, None, row))
         outcomes = Counter(tracker_protocol_violations=len(bad))
         good = []
         for params in parsed.events:
             enriched = self.enricher.enrich(params, identity, request, now)
             event = enriched.event
             key = event.get(self.partition_key) or event["event_id"]
+            bad_row = None
             if enriched.failures:
-                row = self.badrows.schema_violation(request, identity, params, event, enriched.failures, now)
-                bad.append(Record(json_line(row), event["event_id"], key))
+                bad_row = self.badrows.schema_violation(request, identity, params, event, enriched.failures, now)
+                bad.append(Record(json_line(bad_row), event["event_id"], key))
                 outcomes["schema_violations"] += 1
             else:
                 good.append(Record(self.format_event(event), event["event_id"], key))
+            if self.observe:
+                observed.append(Observed(request, identity, params, event, bad_row))
         outcomes["good"] = len(good)
-        return Collected(good, bad, identity.set_cookie, identity.anonymous, +outcomes)
+        return Collected(good, bad, identity.set_cookie, identity.anonymous, +outcomes, observed)
 
     @staticmethod
     def _payload_record(row: dict, request: CollectorRequest, identity: Identity) -> Record:

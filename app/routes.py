@@ -17,6 +17,7 @@ from app.batching import Batcher, Overloaded, SinkUnavailable
 from app.clock import now_ms
 from app.config import Settings
 from app.metrics import Metrics
+from app.micro.store import MicroStore
 from app.pipeline import Pipeline
 from app.redirect import check_target
 from app.request import REDIRECT_PATH, STANDARD_ROUTES, TP2_PATH, CollectorRequest
@@ -54,9 +55,16 @@ class ClientGone(Exception):
 
 class TrackingRoutes:
     def __init__(
-        self, pipeline: Pipeline, batcher: Batcher, fallback: ASGIApp, metrics: Metrics, settings: Settings
+        self,
+        pipeline: Pipeline,
+        batcher: Batcher,
+        fallback: ASGIApp,
+        metrics: Metrics,
+        settings: Settings,
+        micro_store: MicroStore | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.micro_store = micro_store  # keeps the last events for the Micro API, when it is on
         self.batcher = batcher
         self.fallback = fallback
         self.metrics = metrics
@@ -141,6 +149,8 @@ class TrackingRoutes:
         except (Overloaded, SinkUnavailable) as why:
             return 503, cors + TEXT + [(b"retry-after", self.retry_after)], f"not stored, retry later: {why}".encode()
         self.metrics.stored(collected.outcomes, collected.anonymous)
+        if self.micro_store is not None:  # beside the sink: what was acknowledged, as it was acknowledged
+            self.micro_store.add(collected.observed)
 
         answer = list(cors)
         if collected.set_cookie:

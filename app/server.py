@@ -15,6 +15,7 @@ from app.config import Settings, load_settings
 from app.iglu import Registry, SchemaKey
 from app.iglu_remote import RemoteRepository
 from app.metrics import Metrics
+from app.micro.api import MicroService
 from app.pipeline import Pipeline
 from app.routes import TrackingRoutes
 from app.shutdown import install_drain
@@ -22,6 +23,7 @@ from app.sinks.base import Sink
 from app.sinks.fault import FaultSwitch
 from app.sinks.file import FileSink
 from app.sinks.http import HttpSink
+from app.sinks.memory import MemorySink
 from app.sinks.spool import Spool
 from app.sinks.stdout import StdoutSink
 
@@ -69,6 +71,8 @@ def _sink(settings: Settings, output: str) -> Sink:
         return FileSink(settings.data_dir / output, settings.file_rotate_bytes, settings.file_rotate_seconds)
     if settings.sink == "stdout":
         return StdoutSink()
+    if settings.sink == "memory":
+        return MemorySink()
     if settings.sink == "http":
         url = settings.http_good_url if good else settings.http_bad_url
         return HttpSink(url, settings.sink_timeout_seconds, settings.http_attempts, settings.http_backoff_seconds)
@@ -122,9 +126,13 @@ def create_app(settings: Settings | None = None) -> TrackingRoutes:
         # broker can take a while, so not on the event loop.
         await asyncio.to_thread(batcher.healthy)
         install_drain(settings.drain_seconds, batcher.mark_draining)
+        if micro is not None:
+            await micro.start()
         try:
             yield
         finally:
+            if micro is not None:
+                await micro.stop()
             await batcher.close()
             metrics.close()
             registry.close()
@@ -152,4 +160,6 @@ def create_app(settings: Settings | None = None) -> TrackingRoutes:
     async def robots() -> str:
         return ROBOTS
 
-    return TrackingRoutes(pipeline, batcher, api, metrics, settings)
+    # Snowplow Micro's API over the last events, when micro_events is set (app/micro/).
+    micro = MicroService(settings, api, pipeline, registry) if settings.micro_events else None
+    return TrackingRoutes(pipeline, batcher, api, metrics, settings, micro.store if micro else None)
