@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import orjson
 import pytest
 
-from app.config import Settings
+from app.config import ConfigError, Settings, load_settings
 from app.formats import FIELDS
 from app.micro.query import QueryError, read_bad, read_events_query, read_good, select
 from app.micro.store import MicroStore
@@ -235,3 +235,19 @@ def test_a_payload_that_is_no_event_is_held_with_what_the_collector_knew(held, m
     assert bad["collectorPayload"]["body"] == "{not json"
     row = held.views.row(entry)
     assert row["valid"] is False and row["user_ipaddress"] == "203.0.113.9"
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"micro_events": 10}, "COLLECTOR_MICRO_PORT or COLLECTOR_MICRO_TOKEN"),
+        ({"micro_port": 9999}, "need COLLECTOR_MICRO_EVENTS"),
+        ({"sink": "memory"}, "set COLLECTOR_MICRO_EVENTS"),
+        ({"micro_events": 10, "micro_port": 8080}, "must differ from COLLECTOR_PORT"),
+        ({"micro_events": 10, "micro_token": "t" * 20, "workers": 2}, "COLLECTOR_WORKERS=1"),
+        ({"micro_events": 10, "micro_token": "short"}, "at least 16 characters"),
+    ],
+)
+def test_micro_is_never_served_by_accident(settings, named):
+    with pytest.raises(ConfigError, match=named):
+        load_settings(**settings)
