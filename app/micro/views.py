@@ -14,6 +14,7 @@ import orjson
 from app.badrows import BadRows, adapter_version
 from app.clock import iso_from_ms
 from app.formats import FIELDS
+from app.iglu import SchemaKey
 from app.micro.store import Entry
 from app.protocol import decode_base64, parse_query
 
@@ -177,7 +178,9 @@ class Views:
 
     def row(self, entry: Entry) -> dict[str, Any]:
         event = self.canonical(entry)
-        kind = (event["event_name"] if event["event"] == "unstruct" else None) or event["event"]
+        kind = event["event"]
+        if kind == "unstruct":  # its own name; for one that failed, the name it was sent with
+            kind = event["event_name"] or _sent_event_name(entry.seen.params or {}) or kind
         return {
             "seq": entry.seq,
             "valid": entry.valid,
@@ -203,6 +206,14 @@ class Views:
             "badRow": row,
             "rawEvent": self.raw_event(entry) if entry.seen.params is not None else None,
         }
+
+
+def _sent_event_name(params: dict[str, str]) -> str | None:
+    sent = _sent_json(params).get("unstruct_event")
+    inner = sent.get("data") if isinstance(sent, dict) else None
+    schema = inner.get("schema") if isinstance(inner, dict) else None
+    key = SchemaKey.parse(schema) if isinstance(schema, str) else None
+    return key.name if key else None
 
 
 def _sent_json(params: dict[str, str]) -> dict[str, Any]:

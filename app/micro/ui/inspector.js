@@ -11,7 +11,8 @@ const MAX_ROWS = 500; // the server sends at most this many; older rows leave th
 const token = new URLSearchParams(location.hash.slice(1)).get('token');
 const headers = token ? { Authorization: `Bearer ${token}` } : {};
 
-const state = { lastSeq: 0, resets: null, selected: null, timer: null };
+// `query` counts filter changes: an answer to an older query is dropped, never shown.
+const state = { lastSeq: 0, resets: null, selected: null, timer: null, query: 0 };
 const $ = (id) => document.getElementById(id);
 
 async function api(path, options = {}) {
@@ -67,11 +68,15 @@ function showSummary(summary) {
 }
 
 async function poll(fromScratch) {
+  if (fromScratch) state.query += 1;
+  const query = state.query;
   const data = await api(`/micro/ui/rows?${filterQuery(fromScratch ? 0 : state.lastSeq)}`);
+  if (query !== state.query) return; // the filters changed meanwhile
   const tbody = $('rows');
   if (fromScratch || (state.resets !== null && data.resets !== state.resets)) {
     tbody.replaceChildren();
     if (!fromScratch) return poll(true); // emptied by a reset: start over
+    tbody.setAttribute('aria-busy', 'false');
   }
   state.resets = data.resets;
   state.lastSeq = data.lastSeq;
@@ -87,7 +92,8 @@ async function poll(fromScratch) {
 function schedule() {
   clearTimeout(state.timer);
   state.timer = setTimeout(async () => {
-    if ($('filters').elements.live.checked) {
+    // While new filters wait for their rows, an update would add to rows they no longer match.
+    if ($('filters').elements.live.checked && $('rows').getAttribute('aria-busy') !== 'true') {
       try {
         await poll(false);
       } catch (error) {
@@ -186,6 +192,7 @@ function start() {
   });
   let typing;
   $('filters').addEventListener('input', () => {
+    rows.setAttribute('aria-busy', 'true'); // until the rows for the new filters are in
     clearTimeout(typing);
     typing = setTimeout(() => poll(true).catch((error) => ($('summary').textContent = error.message)), 200);
   });
