@@ -136,7 +136,7 @@ class Pipeline:
         return Collected(good, bad, identity.set_cookie, identity.anonymous, +outcomes, observed)
 
     @staticmethod
-    def _payload_record(row: dict, request: CollectorRequest, identity: Identity) -> Record:
+    def _payload_record(row: dict[str, Any], request: CollectorRequest, identity: Identity) -> Record:
         """A bad row for a whole payload. Its id derives from the payload, so a tracker's retry of
         the same payload carries the same id and a de-duplicating broker keeps one copy."""
         payload = f"{request.path}?{request.query_string}\n".encode() + request.body
