@@ -28,6 +28,7 @@ MICRO_DEFAULTS = {
     "COLLECTOR_SINK": "memory",
     "COLLECTOR_MICRO_EVENTS": "10000",
     "COLLECTOR_MICRO_ON_TRACKING_PORT": "true",
+    "COLLECTOR_WORKERS": "1",  # one process holds every event
 }
 
 

@@ -96,7 +96,9 @@ def test_inspector_page_and_its_files_are_served(micro):
 
 def test_a_running_collector_serves_micro_on_its_own_port_only(collector_factory):
     port = free_port()
-    collector = collector_factory({"COLLECTOR_MICRO_EVENTS": "50", "COLLECTOR_MICRO_PORT": str(port)})
+    collector = collector_factory(
+        {"COLLECTOR_MICRO_EVENTS": "50", "COLLECTOR_MICRO_PORT": str(port), "COLLECTOR_WORKERS": "1"}
+    )
     view = page_view()
     assert pixel(collector.url, view).status_code == 200
     assert httpx.get(f"{collector.url}/micro/all").status_code == 404  # not on the tracking port
@@ -105,7 +107,9 @@ def test_a_running_collector_serves_micro_on_its_own_port_only(collector_factory
 
 
 def test_a_token_guards_micro_on_the_tracking_port(collector_factory):
-    collector = collector_factory({"COLLECTOR_MICRO_EVENTS": "50", "COLLECTOR_MICRO_TOKEN": TOKEN})
+    collector = collector_factory(
+        {"COLLECTOR_MICRO_EVENTS": "50", "COLLECTOR_MICRO_TOKEN": TOKEN, "COLLECTOR_WORKERS": "1"}
+    )
     assert pixel(collector.url, page_view()).status_code == 200
     for headers in ({}, {"Authorization": "Bearer wrong-token-wrong-token"}, {"Authorization": TOKEN}):
         refused = httpx.get(f"{collector.url}/micro/good", headers=headers)

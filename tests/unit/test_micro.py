@@ -49,7 +49,9 @@ class Held:
     """Events collected by the real pipeline into a store, and the views over them."""
 
     def __init__(self, registry: Any, make_request: Callable[..., CollectorRequest], capacity: int = 100) -> None:
-        self.pipeline = Pipeline(Settings(micro_events=capacity, micro_on_tracking_port=True), registry, "memory")
+        self.pipeline = Pipeline(
+            Settings(micro_events=capacity, micro_on_tracking_port=True, workers=1), registry, "memory"
+        )
         self.store = MicroStore(capacity)
         self.views = Views(self.pipeline.badrows, self.pipeline.enricher.v_collector)
         self.make_request = make_request
@@ -240,12 +242,12 @@ def test_a_payload_that_is_no_event_is_held_with_what_the_collector_knew(held, m
 @pytest.mark.parametrize(
     ("settings", "named"),
     [
-        ({"micro_events": 10}, "COLLECTOR_MICRO_PORT or COLLECTOR_MICRO_TOKEN"),
+        ({"micro_events": 10, "workers": 1}, "COLLECTOR_MICRO_PORT or COLLECTOR_MICRO_TOKEN"),
         ({"micro_port": 9999}, "need COLLECTOR_MICRO_EVENTS"),
         ({"sink": "memory"}, "set COLLECTOR_MICRO_EVENTS"),
-        ({"micro_events": 10, "micro_port": 8080}, "must differ from COLLECTOR_PORT"),
+        ({"micro_events": 10, "micro_port": 8080, "workers": 1}, "must differ from COLLECTOR_PORT"),
         ({"micro_events": 10, "micro_token": "t" * 20, "workers": 2}, "COLLECTOR_WORKERS=1"),
-        ({"micro_events": 10, "micro_token": "short"}, "at least 16 characters"),
+        ({"micro_events": 10, "micro_token": "short", "workers": 1}, "at least 16 characters"),
     ],
 )
 def test_micro_is_never_served_by_accident(settings, named):
