@@ -50,8 +50,6 @@ def _without_iglu(uri: str) -> str:
 
 
 def matches(filters: Filters, entry: Entry, views: Views) -> bool:
-    if entry.seq <= filters.after_seq:
-        return False
     if filters.valid is not None and entry.valid != filters.valid:
         return False
     if filters.start_ms is not None and entry.received_ms < filters.start_ms:
@@ -96,11 +94,11 @@ def _payload_matches(filters: Filters, entry: Entry, views: Views) -> bool:
 
 
 def select(entries: list[Entry], filters: Filters, views: Views, limit: int | None = None) -> Iterator[Entry]:
-    """The matching records in the order given, at most `limit`."""
+    """The matching records of `entries` (newest first), at most `limit`."""
     found = 0
     for entry in entries:
-        if limit is not None and found >= limit:
-            return
+        if (limit is not None and found >= limit) or entry.seq <= filters.after_seq:
+            return  # a live update stops at the first record it already has
         if matches(filters, entry, views):
             found += 1
             yield entry

@@ -12,7 +12,7 @@ import pytest
 
 from app.config import ConfigError, Settings, load_settings
 from app.formats import FIELDS
-from app.micro.query import QueryError, read_bad, read_events_query, read_good, select
+from app.micro.query import Filters, QueryError, read_bad, read_events_query, read_good, select
 from app.micro.store import MicroStore
 from app.micro.views import Views
 from app.pipeline import Pipeline
@@ -104,6 +104,12 @@ def held(registry, make_request) -> Held:
 def test_good_filters(held, body, expected):
     filters, limit = read_good(body)
     assert held.names(select(held.store.newest_first(), filters, held.views, limit)) == expected
+
+
+def test_live_updates_get_only_what_arrived_after_the_last_look(held):
+    newer = select(held.store.newest_first(), Filters(valid=True, after_seq=2), held.views)
+    assert held.names(newer) == ["blog view", "link"]
+    assert list(select(held.store.newest_first(), Filters(after_seq=held.store.last_seq), held.views)) == []
 
 
 def test_good_filter_by_event_id(held):
