@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 
 from app.config import Settings
@@ -220,6 +221,10 @@ class MicroService:
         self._task: asyncio.Task[None] | None = None
         if settings.micro_port is None:
             api.include_router(router)
+            if settings.micro_on_tracking_port:  # a local test collector answers pages on any origin, as Micro does
+                api.add_middleware(
+                    CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"], allow_headers=["*"]
+                )
         else:
             side_app = FastAPI(title="Snowplow Micro API", docs_url=None, redoc_url=None, openapi_url=None)
             side_app.include_router(router)

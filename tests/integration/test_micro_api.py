@@ -75,6 +75,13 @@ def test_unreadable_filters_get_a_400_naming_the_problem(micro, path, body, name
     assert named in answer.json()["error"]
 
 
+def test_micro_answers_pages_on_other_origins_as_micro_does(micro):
+    origin = {"Origin": "http://localhost:3000"}
+    preflight = httpx.options(f"{micro.url}/micro/good", headers={**origin, "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 200
+    assert httpx.get(f"{micro.url}/micro/all", headers=origin).headers["access-control-allow-origin"] == "*"
+
+
 def test_iglu_lookup_answers_the_schema_or_where_it_looked(micro):
     found = httpx.get(f"{micro.url}/micro/iglu/com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1")
     assert found.status_code == 200

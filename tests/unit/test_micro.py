@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +11,7 @@ from urllib.parse import urlencode
 import orjson
 import pytest
 
+from app import __main__ as cli
 from app.config import ConfigError, Settings, load_settings
 from app.formats import FIELDS
 from app.micro.query import Filters, QueryError, read_bad, read_events_query, read_good, select
@@ -259,3 +261,13 @@ def test_a_payload_that_is_no_event_is_held_with_what_the_collector_knew(held, m
 def test_micro_is_never_served_by_accident(settings, named):
     with pytest.raises(ConfigError, match=named):
         load_settings(**settings)
+
+
+def test_micro_command_starts_a_memory_only_collector_on_9090(monkeypatch):
+    started: list[Settings] = []
+    monkeypatch.setattr(os, "environ", {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")})
+    monkeypatch.setattr(cli, "serve", lambda settings: started.append(settings) or 0)
+    assert cli.main(["micro"]) == 0
+    [settings] = started
+    assert (settings.port, settings.sink, settings.micro_events, settings.workers) == (9090, "memory", 10000, 1)
+    assert settings.micro_on_tracking_port and settings.micro_port is None and settings.micro_token is None
