@@ -229,9 +229,13 @@ class MicroService:
             side_app = FastAPI(title="Snowplow Micro API", docs_url=None, redoc_url=None, openapi_url=None)
             side_app.include_router(router)
             config = uvicorn.Config(
-                side_app, host=settings.host, port=settings.micro_port, log_config=None, lifespan="off"
+                side_app,
+                host=settings.host,
+                port=settings.micro_port,
+                log_config=None,
+                lifespan="off",
+                access_log=False,
             )
-            config.access_log = False
             self._side = _SidePortServer(config)
 
     async def start(self) -> None:

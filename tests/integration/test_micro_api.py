@@ -111,6 +111,7 @@ def test_a_running_collector_serves_micro_on_its_own_port_only(collector_factory
     assert httpx.get(f"{collector.url}/micro/all").status_code == 404  # not on the tracking port
     assert httpx.get(f"http://127.0.0.1:{port}/micro/all").json() == {"total": 1, "good": 1, "bad": 0}
     assert [e["event_id"] for e in collector.good()] == [view["eid"]]  # and the sink has it too
+    assert collector.stop() == 0  # both ports close on SIGTERM
 
 
 def test_a_token_guards_micro_on_the_tracking_port(collector_factory):
