@@ -164,14 +164,12 @@ class MicroApi:
         self,
         after: int = 0,
         valid: bool | None = None,
-        event_type: str | None = None,
+        type: str | None = None,
         app_id: str | None = None,
         text: str | None = None,
     ) -> Response:
         """The inspector's table: the newest rows matching its filters, after `after` only."""
-        filters = Filters(
-            valid=valid, event_type=event_type or None, app_id=app_id or None, text=text or None, after_seq=after
-        )
+        filters = Filters(valid=valid, kind=type or None, app_id=app_id or None, text=text or None, after_seq=after)
         matching = select(self.store.newest_first(), filters, self.views, UI_ROWS)
         return _json(
             {

@@ -42,6 +42,7 @@ class Filters:
     start_ms: int | None = None  # collector time, inclusive
     end_ms: int | None = None  # exclusive
     columns: tuple[tuple[str, str], ...] = ()  # atomic field, case-insensitive substring
+    kind: str | None = None  # the inspector's type column: the event type, or a self-describing event's name
     after_seq: int = 0  # only records that arrived after this one (the inspector's live updates)
 
 
@@ -55,6 +56,8 @@ def matches(filters: Filters, entry: Entry, views: Views) -> bool:
     if filters.start_ms is not None and entry.received_ms < filters.start_ms:
         return False
     if filters.end_ms is not None and entry.received_ms >= filters.end_ms:
+        return False
+    if filters.kind is not None and TYPE_NAMES.get(filters.kind, filters.kind) != views.row(entry)["type"]:
         return False
     return (
         _event_matches(filters, entry.seen.event or {})

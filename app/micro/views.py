@@ -120,8 +120,9 @@ class Views:
         return self._cached(entry, "bad", self._bad_event)
 
     def _bad_event(self, entry: Entry) -> dict[str, Any]:
-        row = entry.seen.bad_row or {}
-        first = failures(row)[0]["message"] if row else ""
+        row = entry.seen.bad_row
+        assert row is not None, "only a bad record has a BadEvent"
+        first = failures(row)[0]["message"]
         return {
             "collectorPayload": self.collector_payload(entry),
             "rawEvent": self.raw_event(entry) if entry.seen.params is not None else None,
@@ -177,6 +178,9 @@ class Views:
         return self._cached(entry, "text", lambda e: orjson.dumps([self.canonical(e), e.seen.bad_row]).decode().lower())
 
     def row(self, entry: Entry) -> dict[str, Any]:
+        return self._cached(entry, "row", self._row)
+
+    def _row(self, entry: Entry) -> dict[str, Any]:
         event = self.canonical(entry)
         kind = event["event"]
         if kind == "unstruct":  # its own name; for one that failed, the name it was sent with

@@ -70,6 +70,7 @@ def test_live_inspector_shows_filters_and_explains_events(micro, tmp_path):
     assert report["markedInSent"] == ['"targetUrl"']  # the failing property, marked where the tracker sent it
     assert report["focusedDetail"] == "detail"
     assert [row[3] for row in report["searchRows"]] == ["https://blog.example/post"]
+    assert report["typeRows"] == [bad]
     assert report["summaryFull"].startswith("10000 events held")
     for name in ("inspector-live.png", "inspector-bad-event.png"):
         assert (tmp_path / name).stat().st_size > 10_000

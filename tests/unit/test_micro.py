@@ -114,6 +114,19 @@ def test_live_updates_get_only_what_arrived_after_the_last_look(held):
     assert list(select(held.store.newest_first(), Filters(after_seq=held.store.last_seq), held.views)) == []
 
 
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("link_click", ["broken link", "link"]),  # a failed event by the name it was sent with
+        ("pv", ["blog view", "shop view"]),
+        ("struct", ["blog click"]),
+        ("unstruct", []),  # the column shows the self-describing event's own name
+    ],
+)
+def test_inspector_type_column_filter(held, kind, expected):
+    assert held.names(select(held.store.newest_first(), Filters(kind=kind), held.views)) == expected
+
+
 def test_good_filter_by_event_id(held):
     filters, _ = read_good({"event_id": held.ids["link"].upper()})
     assert held.names(select(held.store.newest_first(), filters, held.views)) == ["link"]

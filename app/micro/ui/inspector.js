@@ -24,7 +24,7 @@ async function api(path, options = {}) {
 function filterQuery(after) {
   const form = new FormData($('filters'));
   const query = new URLSearchParams({ after: String(after) });
-  for (const name of ['valid', 'event_type', 'app_id', 'text']) {
+  for (const name of ['valid', 'type', 'app_id', 'text']) {
     const value = String(form.get(name) ?? '').trim();
     if (value) query.set(name, value);
   }

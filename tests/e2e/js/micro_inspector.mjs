@@ -81,6 +81,10 @@ async function scenario(page) {
   await rowCount(page, 1);
   report.searchRows = await rowTexts(page);
   await page.fill('input[name=text]', '');
+  await page.fill('input[name=type]', 'link_click');
+  await rowCount(page, 1);
+  report.typeRows = await rowTexts(page);
+  await page.fill('input[name=type]', '');
 
   // Ten thousand more events held: the table still shows the newest 500 only.
   const batch = Array.from({ length: 1000 }, (_, i) => pageView('load', `https://load.example/${i}`));
