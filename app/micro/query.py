@@ -146,6 +146,8 @@ def read_events_query(body: Any) -> Page:
     if not page or not page_size:
         raise QueryError("page and pageSize must be whole numbers from 1")
     columns = []
+    if not isinstance(body.get("filters") or [], list):
+        raise QueryError("filters must be a list of {column, value}")
     for item in body.get("filters") or []:
         item = _object(item, ("column", "value"))
         column, value = _text(item, "column"), _text(item, "value")

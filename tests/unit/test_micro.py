@@ -10,6 +10,9 @@ from urllib.parse import urlencode
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from app import __main__ as cli
 from app.config import ConfigError, Settings, load_settings
@@ -284,3 +287,34 @@ def test_micro_command_starts_a_memory_only_collector_on_9090(monkeypatch):
     [settings] = started
     assert (settings.port, settings.sink, settings.micro_events, settings.workers) == (9090, "memory", 10000, 1)
     assert settings.micro_on_tracking_port and settings.micro_port is None and settings.micro_token is None
+
+
+SCALAR = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+JSON = st.recursive(
+    SCALAR,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+KNOWN_KEYS = st.sampled_from(
+    ["event_type", "schema", "contexts", "limit", "vendor", "version", "event_id", "app_id", "text", "timeRange"]
+    + ["page", "pageSize", "filters", "validEvents", "sorting", "start", "end", "column", "value", "direction", "desc"]
+)
+NESTED = (
+    SCALAR | st.dictionaries(KNOWN_KEYS, JSON, max_size=3) | st.lists(st.dictionaries(KNOWN_KEYS, JSON), max_size=2)
+)
+# Past the required page and pageSize, so that what follows them is read too.
+PAGED = st.fixed_dictionaries(
+    {"page": st.integers(1, 3), "pageSize": st.integers(1, 3)},
+    optional={key: NESTED for key in ("filters", "validEvents", "sorting", "timeRange", "text")},
+)
+BODIES = JSON | st.dictionaries(KNOWN_KEYS, NESTED, max_size=5) | PAGED
+
+
+@hypothesis_settings(max_examples=300)
+@given(BODIES)
+def test_any_body_is_read_or_refused_with_a_reason(body):
+    for read in (read_good, read_bad, read_events_query):
+        try:
+            read(body)
+        except QueryError as error:
+            assert str(error)
