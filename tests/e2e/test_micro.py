@@ -58,7 +58,8 @@ def test_live_inspector_shows_filters_and_explains_events(micro, tmp_path):
     assert report["unlabelled"] == 0  # every control has a label
 
     # Newest first: time, type, app, page, network_userid, IP, status.
-    bad, blog, shop = report["liveRows"]
+    bad, private, blog, shop = report["liveRows"]
+    assert private[2] == "private" and private[4:6] == ["—", "anonymous"]  # server-side anonymisation
     assert bad[1:3] == ["link_click", "shop"] and bad[6] == "bad: Schema violation"
     assert blog[1:4] == ["page_view", "blog", "https://blog.example/post"] and blog[6] == "good"
     assert shop[3] == "https://shop.example/cart" and shop[5] == "127.0.0.1"

@@ -25,10 +25,10 @@ const brokenLinkClick = (appId) => ({
   ue_pr: JSON.stringify({ schema: UNSTRUCT, data: { schema: LINK_CLICK, data: { targetUrl: '' } } }),
 });
 
-async function send(...events) {
+async function send(events, headers = {}) {
   const response = await fetch(TP2, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: { 'Content-Type': 'application/json', ...headers },
     body: JSON.stringify({ schema: PAYLOAD_DATA, data: events }),
   });
   if (!response.ok) throw new Error(`collector answered ${response.status}`);
@@ -55,9 +55,10 @@ async function scenario(page) {
   report.unlabelled = await page.$$eval('input, select', (els) => els.filter((el) => el.labels.length === 0).length);
 
   // Events arrive while the page is open: the table follows without a reload.
-  await send(pageView('shop', 'https://shop.example/cart'), pageView('blog', 'https://blog.example/post'));
-  await send(brokenLinkClick('shop'));
-  await rowCount(page, 3);
+  await send([pageView('shop', 'https://shop.example/cart'), pageView('blog', 'https://blog.example/post')]);
+  await send([pageView('private', 'https://shop.example/account')], { 'SP-Anonymous': '*' });
+  await send([brokenLinkClick('shop')]);
+  await rowCount(page, 4);
   report.liveRows = await rowTexts(page);
   await page.screenshot({ path: join(config.screenshots, 'inspector-live.png'), fullPage: true });
 
@@ -88,7 +89,7 @@ async function scenario(page) {
 
   // Ten thousand more events held: the table still shows the newest 500 only.
   const batch = Array.from({ length: 1000 }, (_, i) => pageView('load', `https://load.example/${i}`));
-  for (let i = 0; i < 10; i += 1) await send(...batch);
+  for (let i = 0; i < 10; i += 1) await send(batch);
   await page.waitForFunction(
     () => document.getElementById('summary').textContent.startsWith('10000 events held'),
     null,
