@@ -74,7 +74,7 @@ class MicroApi:
         router.include_router(page)
         return router
 
-    def authorised(self, request: Request) -> None:
+    async def authorised(self, request: Request) -> None:
         given = request.headers.get("authorization", "").encode()
         if self.expected is not None and not hmac.compare_digest(given, self.expected):
             raise HTTPException(
