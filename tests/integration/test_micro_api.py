@@ -3,6 +3,7 @@ its own or behind a token, never on the tracking port by accident."""
 
 from __future__ import annotations
 
+import signal
 import uuid
 
 import httpx
@@ -10,7 +11,7 @@ import orjson
 import pytest
 from http_support import SCHEMAS_DIR, TP2, b64, page_view, pixel, post
 
-from tests.conftest import free_port
+from tests.conftest import free_port, start_collector
 
 LINK_CLICK = "iglu:com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1"
 TOKEN = "a-test-token-of-some-length"
@@ -22,12 +23,16 @@ def link_click(target: str) -> dict[str, str]:
     return {"e": "ue", "p": "web", "tv": "test-0.1", "eid": str(uuid.uuid4()), "ue_px": b64(wrapper)}
 
 
-@pytest.fixture
-def micro(collector_factory):
-    return collector_factory(args=["micro"])
+@pytest.fixture(scope="module")
+def micro(tmp_path_factory):
+    """One `python -m app micro` for the tests of this module that need no other settings."""
+    collector = start_collector(tmp_path_factory.mktemp("micro") / "data", args=["micro"])
+    yield collector
+    collector.stop(signal.SIGKILL)
 
 
 def test_micro_answers_like_snowplow_micro(micro):
+    httpx.post(f"{micro.url}/micro/reset")
     view = page_view(aid="shop")
     assert pixel(micro.url, view).status_code == 200
     broken = link_click("")
