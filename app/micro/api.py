@@ -69,6 +69,7 @@ class MicroApi:
         page = APIRouter(prefix="/micro", tags=["Snowplow Micro"])  # static files: no data, no token
         page.add_api_route("/ui", self.inspector, methods=["GET"])
         page.add_api_route("/ui/{asset}", self.asset, methods=["GET"])
+        page.add_api_route("/{path:path}", self.options, methods=["OPTIONS"], include_in_schema=False)
         router = APIRouter()
         router.include_router(data)
         router.include_router(page)
@@ -186,6 +187,10 @@ class MicroApi:
         if entry is None:
             return _json({"error": f"event {seq} is no longer held"}, 404)
         return _json(self.views.detail(entry))
+
+    async def options(self) -> Response:
+        """Micro answers OPTIONS on its paths with a plain 200."""
+        return Response(status_code=200)
 
     async def inspector(self) -> Response:
         """The live inspector page."""

@@ -85,6 +85,7 @@ def test_micro_answers_pages_on_other_origins_as_micro_does(micro):
     preflight = httpx.options(f"{micro.url}/micro/good", headers={**origin, "Access-Control-Request-Method": "POST"})
     assert preflight.status_code == 200
     assert httpx.get(f"{micro.url}/micro/all", headers=origin).headers["access-control-allow-origin"] == "*"
+    assert httpx.options(f"{micro.url}/micro/all").status_code == 200
 
 
 def test_iglu_lookup_answers_the_schema_or_where_it_looked(micro):
