@@ -43,7 +43,7 @@ function rowElement(row) {
   const tr = document.createElement('tr');
   tr.tabIndex = 0;
   tr.dataset.seq = row.seq;
-  tr.setAttribute('aria-selected', String(row.seq === state.selected));
+  if (row.seq === state.selected) tr.setAttribute('aria-current', 'true');
   const time = document.createElement('td');
   const stamp = document.createElement('time');
   stamp.dateTime = row.time;
@@ -153,7 +153,10 @@ function failureItem(failure) {
 
 async function showDetail(seq) {
   state.selected = seq;
-  for (const tr of $('rows').rows) tr.setAttribute('aria-selected', String(Number(tr.dataset.seq) === seq));
+  for (const tr of $('rows').rows) {
+    if (Number(tr.dataset.seq) === seq) tr.setAttribute('aria-current', 'true');
+    else tr.removeAttribute('aria-current');
+  }
   const detail = await api(`/micro/ui/events/${seq}`);
   const section = $('detail');
   const status = detail.valid ? 'good' : `bad: ${detail.failure}`;
