@@ -69,7 +69,8 @@ def test_live_inspector_shows_filters_and_explains_events(micro, tmp_path):
     assert report["failurePaths"] == ["$.targetUrl"]
     assert report["failureMessages"] == ["$.targetUrl must be longer than or equal to 1 characters"]
     assert report["markedInSent"] == ['"targetUrl"']  # the failing property, marked where the tracker sent it
-    assert report["focusedDetail"] == "detail"
+    assert report["focusedDetail"] == "detail"  # focus moves to what was opened
+    assert report["currentRows"] == 1  # and the row it came from says so
     assert [row[3] for row in report["searchRows"]] == ["https://blog.example/post"]
     assert report["typeRows"] == [bad]
     assert report["summaryFull"].startswith("10000 events held")

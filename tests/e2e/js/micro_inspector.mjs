@@ -75,6 +75,7 @@ async function scenario(page) {
   report.failurePaths = await page.$$eval('#failures .failure-path', (els) => els.map((el) => el.textContent));
   report.markedInSent = await page.$$eval('#sent mark', (els) => els.map((el) => el.textContent));
   report.focusedDetail = await page.evaluate(() => document.activeElement.id);
+  report.currentRows = await page.$$eval('#rows tr[aria-current="true"]', (rows) => rows.length);
   await page.screenshot({ path: join(config.screenshots, 'inspector-bad-event.png'), fullPage: true });
 
   await page.selectOption('select[name=valid]', '');
