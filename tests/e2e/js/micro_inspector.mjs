@@ -1,7 +1,7 @@
 // Drives the collector's live inspector (/micro/ui) in Debian's headless Chromium as a person
 // would: opens the page, sends events to the collector while it is open, filters, opens a bad
 // event with the keyboard, and saves screenshots. Prints one JSON report of what the page showed
-// on its last line of output; tests/e2e/test_micro.py asserts.
+// on its last line of output; tests/e2e/test_micro_e2e.py asserts.
 //
 //   node micro_inspector.mjs '{"collector": "http://127.0.0.1:Q", "screenshots": "/tmp/dir"}'
 
