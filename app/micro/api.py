@@ -11,6 +11,7 @@ import contextlib
 import hmac
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 
-from app.config import Settings
+from app.failures import Failure
 from app.iglu import Registry, SchemaKey
 from app.micro.query import Filters, QueryError, read_bad, read_events_query, read_good, select
 from app.micro.store import MicroStore
@@ -155,10 +156,11 @@ class MicroApi:
         tried: dict[str, Any] = {"local schemas": {"errors": [{"error": "NotFound"}], "attempts": 1}}
         path = f"{key.vendor}/{key.name}/{key.format}/{key.version}"
         for remote in self.registry.remotes if schema is None else ():
-            schema, error = await asyncio.to_thread(remote.fetch, path)
-            if schema is not None:
+            fetched = await asyncio.to_thread(remote.fetch, path)
+            if not isinstance(fetched, Failure):
+                schema = fetched
                 break
-            tried[remote.name] = {"errors": [error], "attempts": 1}
+            tried[remote.name] = {"errors": [fetched.message], "attempts": 1}
         return _json(schema) if schema is not None else _json({"value": tried}, 404)
 
     async def rows(
@@ -213,10 +215,21 @@ class _SidePortServer(uvicorn.Server):
         yield  # the main server owns the signals and stops this one from its lifespan
 
 
+@dataclass(frozen=True, slots=True)
+class MicroSettings:
+    """What the Micro API reads of the settings (the same names); on only when micro_events > 0."""
+
+    host: str
+    micro_events: int
+    micro_port: int | None
+    micro_token: str | None
+    micro_on_tracking_port: bool
+
+
 class MicroService:
     """The store, and where its API is served: a router on the main app, or a port of its own."""
 
-    def __init__(self, settings: Settings, api: FastAPI, pipeline: Pipeline, registry: Registry) -> None:
+    def __init__(self, settings: MicroSettings, api: FastAPI, pipeline: Pipeline, registry: Registry) -> None:
         self.store = MicroStore(settings.micro_events)
         views = Views(pipeline.badrows, pipeline.enricher.v_collector)
         router = MicroApi(self.store, views, registry, settings.micro_token).router()

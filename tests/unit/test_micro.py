@@ -20,8 +20,8 @@ from app.formats import FIELDS
 from app.micro.query import Filters, QueryError, read_bad, read_events_query, read_good, select
 from app.micro.store import MicroStore
 from app.micro.views import Views
-from app.pipeline import Pipeline
 from app.request import CollectorRequest
+from app.wiring import build_pipeline
 
 SNOWPLOW = "com.snowplowanalytics.snowplow"
 LINK_CLICK = f"iglu:{SNOWPLOW}/link_click/jsonschema/1-0-1"
@@ -54,9 +54,8 @@ class Held:
     """Events collected by the real pipeline into a store, and the views over them."""
 
     def __init__(self, registry: Any, make_request: Callable[..., CollectorRequest], capacity: int = 100) -> None:
-        self.pipeline = Pipeline(
-            Settings(micro_events=capacity, micro_on_tracking_port=True, workers=1), registry, "memory"
-        )
+        settings = Settings(micro_events=capacity, micro_on_tracking_port=True, workers=1)
+        self.pipeline = build_pipeline(settings, registry, "memory")
         self.store = MicroStore(capacity)
         self.views = Views(self.pipeline.badrows, self.pipeline.enricher.v_collector)
         self.make_request = make_request
