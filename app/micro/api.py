@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 
+from app import schemas
 from app.failures import Failure
 from app.iglu import Registry, SchemaKey
 from app.micro.query import Filters, QueryError, read_bad, read_events_query, read_good, select
@@ -147,7 +148,7 @@ class MicroApi:
 
     async def iglu(self, vendor: str, name: str, version: str) -> Response:
         """The schema as this collector resolves it (local folder, then remote registries)."""
-        key = SchemaKey.parse(f"iglu:{vendor}/{name}/jsonschema/{version}")
+        key = SchemaKey.parse(schemas.uri(name, version, vendor))
         if key is None:
             return _json(
                 {"error": "expected /micro/iglu/{vendor}/{name}/jsonschema/{model}-{revision}-{addition}"}, 400

@@ -17,9 +17,9 @@ from app.formats import FIELDS
 from app.iglu import SchemaKey
 from app.micro.store import Entry
 from app.protocol import decode_base64, parse_query
+from app.schemas import SNOWPLOW
 
 T = TypeVar("T")
-VENDOR = "com.snowplowanalytics.snowplow"
 # A bad row's schema name → the words a person reads first.
 FAILURE_KINDS = {
     "schema_violations": "Schema violation",
@@ -150,7 +150,7 @@ class Views:
     def raw_event(self, entry: Entry) -> dict[str, Any]:
         source, context = self._context(entry)
         return {
-            "api": {"vendor": VENDOR, "version": adapter_version(entry.seen.request)},
+            "api": {"vendor": SNOWPLOW, "version": adapter_version(entry.seen.request)},
             "parameters": entry.seen.params,
             "contentType": entry.seen.request.content_type,
             "source": source,
@@ -161,7 +161,7 @@ class Views:
         request = entry.seen.request
         source, context = self._context(entry)
         return {
-            "api": {"vendor": VENDOR, "version": adapter_version(request)},
+            "api": {"vendor": SNOWPLOW, "version": adapter_version(request)},
             "querystring": [
                 {"name": name, "value": value} for name, value in parse_query(request.query_string).items()
             ],
