@@ -128,21 +128,13 @@ class MicroApi:
             column = query.sort_column
             found.sort(key=lambda entry: _sort_key(self.views.canonical(entry)[column]), reverse=query.descending)
         start = (query.page - 1) * query.page_size
-        items = [
-            {
-                "valid": entry.valid,
-                "event": self.views.canonical(entry),
-                "errors": None if entry.valid else self.views.bad_event(entry)["errors"],
-            }
-            for entry in found[start : start + query.page_size]
-        ]
+        # Micro's EventsResponse: the canonical events themselves, then totalPages (at least 1) and
+        # totalItems. A failed event's errors are in /micro/bad, which finds it by event_id.
         return _json(
             {
-                "events": items,
-                "page": query.page,
-                "pageSize": query.page_size,
+                "events": [self.views.canonical(entry) for entry in found[start : start + query.page_size]],
+                "totalPages": max(1, math.ceil(len(found) / query.page_size)),
                 "totalItems": len(found),
-                "totalPages": math.ceil(len(found) / query.page_size),
             }
         )
 

@@ -157,21 +157,13 @@ def read_events_query(body: Any) -> Page:
     valid = body.get("validEvents")
     if valid is not None and not isinstance(valid, bool):
         raise QueryError("validEvents must be true, false or null")
-    sorting = _object(body.get("sorting") or {}, ("column", "direction", "desc"))
+    sorting = _object(body.get("sorting") or {}, ("column", "desc"))  # Micro's EventsSorting
     column = _text(sorting, "column") or "collector_tstamp"
     if column not in ATOMIC_FIELDS:
         raise QueryError(f"sorting: {column!r} is not an atomic field")
-    direction = _text(sorting, "direction")
-    if direction not in (None, "asc", "desc"):
-        raise QueryError("sorting.direction must be asc or desc")
-    if direction is not None:
-        descending = direction == "desc"
-    elif "desc" in sorting:
-        if not isinstance(sorting["desc"], bool):
-            raise QueryError("sorting.desc must be true or false")
-        descending = sorting["desc"]
-    else:
-        descending = not sorting  # by default newest first, as Micro lists events
+    if not isinstance(sorting.get("desc", False), bool):
+        raise QueryError("sorting.desc must be true or false")
+    descending = sorting["desc"] if "desc" in sorting else not sorting  # by default newest first, as Micro lists
     start, end = _time_range(body)
     filters = Filters(valid=valid, columns=tuple(columns), text=_text(body, "text"), start_ms=start, end_ms=end)
     return Page(filters, page, page_size, column, descending)

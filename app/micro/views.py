@@ -114,6 +114,7 @@ class Views:
             "schema": schema_of(event),
             "contexts": entity_schemas(event),
             "event": self.canonical(entry),
+            "incomplete": False,  # Micro marks a failed event kept as an event so; here those are BadEvents
         }
 
     def bad_event(self, entry: Entry) -> dict[str, Any]:

@@ -57,7 +57,7 @@ def test_micro_answers_like_snowplow_micro(micro):
         f"{micro.url}/micro/events", json={"page": 1, "pageSize": 1, "filters": [{"column": "app_id", "value": "SHOP"}]}
     ).json()
     assert (page["totalItems"], page["totalPages"]) == (1, 1)
-    assert page["events"][0]["event"]["event_id"] == view["eid"]
+    assert page["events"][0]["event_id"] == view["eid"]
 
     assert not list((micro.data_dir).rglob("*.jsonl*"))  # the micro output is memory only
     assert httpx.post(f"{micro.url}/micro/reset").json() == {"total": 0, "good": 0, "bad": 0}
