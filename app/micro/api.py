@@ -1,4 +1,5 @@
-"""Snowplow Micro's REST API and the inspector page, over the Micro store.
+"""Snowplow Micro's REST API and the inspector page, over the Micro store
+(docs/behaviour.md#snowplow-micro-api).
 
 Served on the tracking port (`python -m app micro`, or behind a token), or on a port of its
 own. The handlers are coroutines on purpose: the store is only ever touched from the event loop.

@@ -1,4 +1,5 @@
-"""The last N records in memory, oldest dropped first: what the Micro API and the inspector read.
+"""The last N records in memory, oldest dropped first: what the Micro API and the inspector read
+(docs/behaviour.md#snowplow-micro-api).
 
 Only the event loop touches the store (records are added once the batcher acknowledged them,
 and the API's handlers are coroutines), so it needs no lock.
