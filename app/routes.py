@@ -43,9 +43,10 @@ ALLOWED_METHODS = {
 class Rejected(Exception):
     """The request gets this 4xx answer and nothing is recorded."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: Headers | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers or []
 
 
 class ClientGone(Exception):
@@ -87,7 +88,7 @@ class TrackingRoutes:
         except ClientGone:
             return
         except Rejected as rejected:
-            status, response_headers, body = rejected.status, cors + TEXT, str(rejected).encode()
+            status, response_headers, body = rejected.status, cors + TEXT + rejected.headers, str(rejected).encode()
             if status == 413:  # the rest of the body was never read: the connection cannot be reused
                 response_headers.append((b"connection", b"close"))
         self.metrics.request(route, status)
@@ -112,7 +113,8 @@ class TrackingRoutes:
         if method == "OPTIONS":
             return 200, cors + self.preflight_headers, b""
         if method not in ALLOWED_METHODS[route]:
-            raise Rejected(405, f"{method} is not allowed on {scope['path']}")
+            allow = ", ".join((*ALLOWED_METHODS[route], "OPTIONS")).encode()
+            raise Rejected(405, f"{method} is not allowed on {scope['path']}", [(b"allow", allow)])
         body = await self._read_body(headers, receive) if method == "POST" else b""
         query_string = scope["query_string"].decode("latin-1")
         request = CollectorRequest(

@@ -66,7 +66,9 @@ def build_sinks(settings: Settings) -> tuple[Sink, Sink]:
 def _sink(settings: Settings, output: str) -> Sink:
     good = output == "good"
     if settings.sink == "file":
-        return FileSink(settings.data_dir / output, settings.file_rotate_bytes, settings.file_rotate_seconds)
+        # Bad rows are always JSON; the good output is JSON lines or enriched TSV, and named so.
+        suffix = ".tsv" if good and settings.output_format == "tsv" else ".jsonl"
+        return FileSink(settings.data_dir / output, settings.file_rotate_bytes, settings.file_rotate_seconds, suffix)
     if settings.sink == "stdout":
         return StdoutSink()
     if settings.sink == "http":
@@ -131,12 +133,12 @@ def create_app(settings: Settings | None = None) -> TrackingRoutes:
 
     api = FastAPI(title="Snowplow-compatible collector", version=__version__, lifespan=lifespan)
 
-    @api.get("/health", response_class=PlainTextResponse)
+    @api.api_route("/health", methods=["GET", "HEAD"], response_class=PlainTextResponse)
     async def health() -> str:
         """Liveness: the process serves."""
         return "ok"
 
-    @api.get("/sink-health", response_class=PlainTextResponse)
+    @api.api_route("/sink-health", methods=["GET", "HEAD"], response_class=PlainTextResponse)
     async def sink_health() -> PlainTextResponse:
         """Readiness: the sinks accept writes and the service is not shutting down."""
         if await asyncio.to_thread(batcher.healthy):  # a sink may ask its broker: not on the event loop
