@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.logs import Throttled
 from app.metrics import Metrics
 from app.sinks.base import Record, Sink
 
@@ -71,6 +72,7 @@ class Batcher:
         self._closing = False
         self._draining = False
         self._task: asyncio.Task[None] | None = None
+        self._write_failed = Throttled(log)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="batcher")
@@ -163,10 +165,12 @@ class Batcher:
         try:
             await self._on_sink_thread(self._write_sinks, good, bad)
         except Exception as error:  # any sink failure releases the batch with 503, never a crash
-            log.error("sink write failed for %d records: %s", len(good) + len(bad), error)
+            self._write_failed(logging.ERROR, "sink write failed for %d records: %s", len(good) + len(bad), error)
             outcome: BaseException | None = SinkUnavailable(str(error))
         else:
             outcome = None
+            if self._write_failed.clear():
+                log.info("sink writes succeed again")
             self.metrics.write_seconds.observe(time.perf_counter() - started)
             self.metrics.batch_records.observe(len(good) + len(bad))
         self.metrics.sink_healthy.set(outcome is None)

@@ -1,12 +1,18 @@
 """Structured logs: one JSON object per line on stderr, for uvicorn's loggers and ours alike.
 
 No per-request lines by default (the access log is off), and nothing here ever receives an
-IP address or a cookie value: log calls pass counts and reasons, not request data.
+IP address or a cookie value: log calls pass counts and reasons, not request data. httpx logs
+every request it sends at INFO (the http sink's URL with its secrets, a remote Iglu lookup's
+client-chosen vendor and name), so its loggers only pass warnings.
+
+A fault can last minutes and fail every batch: `Throttled` keeps its line to one a minute.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
 
 import orjson
@@ -39,5 +45,40 @@ def logging_config(level: str) -> dict[str, Any]:
             "uvicorn": {"handlers": [], "propagate": True},
             "uvicorn.error": {"handlers": [], "propagate": True},
             "uvicorn.access": {"handlers": [], "propagate": True},
+            "httpx": {"level": "WARNING"},
+            "httpcore": {"level": "WARNING"},
         },
     }
+
+
+REPEAT_INTERVAL_S = 60.0
+
+
+class Throttled:
+    """A line that repeats while a fault lasts: the first is written at once, then at most one per
+    interval, counting those left out. `clear()` once the fault is over: the next one shows at once."""
+
+    def __init__(self, logger: logging.Logger, interval_s: float = REPEAT_INTERVAL_S) -> None:
+        self.logger = logger
+        self.interval_s = interval_s
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+        self._left_out = 0
+
+    def __call__(self, level: int, message: str, *args: object) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last < self.interval_s:
+                self._left_out += 1
+                return
+            left_out, self._left_out, self._last = self._left_out, 0, now
+        if left_out:
+            message, args = message + " (%d more like it in the last %.0f s)", (*args, left_out, self.interval_s)
+        self.logger.log(level, message, *args)
+
+    def clear(self) -> bool:
+        """Forget the fault; True if one was being reported (a recovery worth a line)."""
+        with self._lock:
+            was_failing = self._last != float("-inf")
+            self._last, self._left_out = float("-inf"), 0
+        return was_failing

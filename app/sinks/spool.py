@@ -21,6 +21,7 @@ from pathlib import Path
 
 import orjson
 
+from app.logs import Throttled
 from app.sinks.base import Record, Refused, Sink
 from app.sinks.disk import fsync_dir, write_all
 
@@ -50,6 +51,8 @@ class Spool:
         self._spooled = sorted(self.folder.glob(f"*{BATCH}"))
         self._bytes = sum(path.stat().st_size for path in self._spooled)
         self._closing = False
+        self._spooling = Throttled(log)  # a line per batch or per retry would flood the log in an outage
+        self._waiting = Throttled(log)
         self._sender = threading.Thread(target=self._send_spooled, name=f"spool-{self.name}", daemon=True)
         self._sender.start()
 
@@ -82,7 +85,7 @@ class Spool:
                     self.inner.write(records)
                     return
                 except Exception as error:
-                    log.warning("%s sink unavailable, spooling: %s", self.name, error)
+                    self._spooling(logging.WARNING, "%s sink unavailable, spooling: %s", self.name, error)
             self._append(records)
             self._guard.notify()
 
@@ -128,13 +131,15 @@ class Spool:
                 self._done_with(oldest, oldest.with_suffix(FAILED))
                 continue
             except Exception as error:
-                log.info("spool waits for the %s sink: %s", self.name, error)
+                self._waiting(logging.INFO, "spool waits for the %s sink: %s", self.name, error)
                 with self._guard:
                     self._guard.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
                 continue
             backoff = 0.1
             self._done_with(oldest)
+            if self._waiting.clear() | self._spooling.clear():
+                log.info("the %s sink takes batches again; sending what was spooled", self.name)
 
     def _done_with(self, batch: Path, keep_as: Path | None = None) -> None:
         with self._guard:

@@ -112,7 +112,9 @@ class Receiver:
             return [record for batch in self.batches if batch.path == path for record in batch.records]
 
     def event_ids(self) -> list[str]:
-        return [record["event_id"] for record in self.records("/good")]
+        return [
+            record["event_id"] for batch in self.batches if batch.path.startswith("/good") for record in batch.records
+        ]
 
     def close(self) -> None:
         self.server.shutdown()
