@@ -17,7 +17,7 @@ import threading
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from app.logs import Throttled
 from app.redact import safe_urls
@@ -48,7 +48,7 @@ class NatsSink:
         self.ack_timeout_s = ack_timeout_s
         self._client: Client | None = None
         self._jetstream: JetStreamContext | None = None
-        self._failing = False
+        self._failing = True  # until JetStream has confirmed a stream takes the subject: not ready
         self._trouble = Throttled(log)  # nats-py retries every second while the server is away
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"nats-{output}", daemon=True)
@@ -77,6 +77,8 @@ class NatsSink:
             try:
                 if self.stream:
                     await self._ensure_stream(jetstream)
+                else:
+                    await self._report_missing_stream(jetstream)
             except Exception as error:  # JetStream off, or no answer yet: start over, leak nothing
                 self._trouble(logging.WARNING, "nats %s: stream %s not ready: %s", self.output, self.stream, error)
                 await client.close()
@@ -92,6 +94,19 @@ class NatsSink:
             await jetstream.add_stream(name=self.stream, subjects=self.stream_subjects)
         except BadRequestError as error:  # it exists with another configuration: the operator's choice wins
             log.info("nats stream %s kept as configured: %s", self.stream, error)
+
+    async def _report_missing_stream(self, jetstream: JetStreamContext) -> None:
+        """Without COLLECTOR_NATS_STREAM the stream must exist: say so at start, not on the first event.
+        Readiness stays 503 until it does (see `healthy`)."""
+        try:
+            await jetstream.find_stream_name_by_subject(self.subject)
+        except NotFoundError:
+            log.error(
+                "nats %s: no JetStream stream takes subject %s: every event will get a 503 until one does; "
+                "create it, or set COLLECTOR_NATS_STREAM to have the collector create it",
+                self.output,
+                self.subject,
+            )
 
     async def _on_error(self, error: Exception) -> None:
         self._trouble(logging.WARNING, "nats %s: %s", self.output, error)
