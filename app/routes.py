@@ -32,6 +32,10 @@ NO_CACHE = (b"cache-control", b"no-cache, no-store, must-revalidate")
 PIXEL_HEADERS = [(b"content-type", b"image/gif"), NO_CACHE]
 TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 URL_RESERVED = ":/?#[]@!$&'()*+,;=%~"  # left as they are in a Location header
+# A refused body is read and thrown away before the answer, up to these bounds; past them the
+# connection is closed with the rest unread.
+DRAIN_SECONDS = 5.0
+DRAIN_LIMITS = 4  # times the drop limit
 ALLOWED_METHODS = {
     TP2_PATH: ("GET", "HEAD", "POST"),
     "/i": ("GET", "HEAD"),
@@ -42,6 +46,8 @@ ALLOWED_METHODS = {
 
 class Rejected(Exception):
     """The request gets this 4xx answer and nothing is recorded."""
+
+    body_unread = False  # the client is still sending a body: read it away before answering
 
     def __init__(self, status: int, message: str, headers: Headers | None = None) -> None:
         super().__init__(message)
@@ -88,6 +94,8 @@ class TrackingRoutes:
         except ClientGone:
             return
         except Rejected as rejected:
+            if rejected.body_unread:
+                await self._drain(receive)
             status, response_headers, body = rejected.status, cors + TEXT + rejected.headers, str(rejected).encode()
             if status == 413:  # the rest of the body was never read: the connection cannot be reused
                 response_headers.append((b"connection", b"close"))
@@ -163,6 +171,8 @@ class TrackingRoutes:
         too_large = Rejected(413, f"request body larger than {self.drop_bytes} bytes: nothing recorded")
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.drop_bytes:
+            # With `Expect: 100-continue` the client sends nothing until told to: nothing to read away.
+            too_large.body_unread = "100-continue" not in headers.get("expect", "").lower()
             raise too_large
         chunks = []
         size = 0
@@ -173,6 +183,7 @@ class TrackingRoutes:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.drop_bytes:
+                too_large.body_unread = message.get("more_body", False)
                 raise too_large
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -184,6 +195,24 @@ class TrackingRoutes:
         if encoding not in ("identity", ""):
             raise Rejected(415, f"unsupported Content-Encoding {encoding}: send gzip or none")
         return body
+
+    async def _drain(self, receive: Receive) -> None:
+        """Read and discard the rest of a refused body, within DRAIN_LIMITS and DRAIN_SECONDS.
+        Closing with unread bytes makes the kernel reset the connection: a client (or a proxy in
+        front, which then answers 502 and counts the replica as failed) sees a broken pipe, not the 413."""
+
+        async def read_away() -> None:
+            left = DRAIN_LIMITS * self.drop_bytes
+            while left > 0:
+                message = await receive()
+                if message["type"] == "http.disconnect" or not message.get("more_body", False):
+                    return
+                left -= len(message.get("body", b""))
+
+        try:
+            await asyncio.wait_for(read_away(), DRAIN_SECONDS)
+        except TimeoutError:
+            pass  # a client that trickles gets its answer anyway, and the connection is closed
 
     def _gunzip(self, body: bytes, too_large: Rejected) -> bytes:
         """Inflate every gzip member, holding the result to the drop limit: a zip bomb is a 413,
