@@ -1,5 +1,5 @@
-"""Two replicas behind nginx, both publishing to one nats-server: how the service is deployed (SPEC §2);
-and the shipped example, deploy/nginx.conf, run as it is, under oversized bodies.
+"""Two replicas behind nginx, both publishing to one nats-server: how the service is deployed
+(docs/behaviour.md#identity); and the shipped example, deploy/nginx.conf, run as it is, under oversized bodies.
 
 All traffic stays on loopback, so the test makes the three parties distinguishable by address:
 the test client connects from 127.0.0.2, nginx connects to the replicas from 127.0.0.1, and the
