@@ -82,7 +82,9 @@ class Batcher:
         self._draining = True
 
     def healthy(self) -> bool:
-        sinks_healthy = self.good.healthy() and self.bad.healthy()
+        good, bad = self.good.healthy(), self.bad.healthy()
+        sinks_healthy = good and bad
+        self.metrics.reachable(good, bad)
         self.metrics.sink_healthy.set(sinks_healthy)
         return sinks_healthy and not (self._draining or self._closing)
 
@@ -173,7 +175,6 @@ class Batcher:
                 log.info("sink writes succeed again")
             self.metrics.write_seconds.observe(time.perf_counter() - started)
             self.metrics.batch_records.observe(len(good) + len(bad))
-        self.metrics.sink_healthy.set(outcome is None)
         for waiting in batch:
             if outcome is None:
                 waiting.done.set_result(None)

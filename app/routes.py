@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 import zlib
 from urllib.parse import quote
 
@@ -83,6 +84,7 @@ class TrackingRoutes:
         if route is None:
             await self.fallback(scope, receive, send)
             return
+        started = time.perf_counter()
         headers = _headers(scope)
         cors = self._cors(headers)
         try:
@@ -95,7 +97,6 @@ class TrackingRoutes:
             status, response_headers, body = rejected.status, cors + TEXT + rejected.headers, str(rejected).encode()
             if status == 413:  # the rest of the body was never read: the connection cannot be reused
                 response_headers.append((b"connection", b"close"))
-        self.metrics.request(route, status)
         length = str(len(PIXEL) if body is None else len(body)).encode()
         await send(
             {
@@ -105,6 +106,7 @@ class TrackingRoutes:
             }
         )
         await send({"type": "http.response.body", "body": body or b""})
+        self.metrics.request(route, status, time.perf_counter() - started)
 
     async def _track(
         self, scope: Scope, receive: Receive, route: str, headers: dict[str, str], cors: Headers

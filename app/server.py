@@ -22,6 +22,7 @@ from app.sinks.base import Sink
 from app.sinks.fault import FaultSwitch
 from app.sinks.file import FileSink
 from app.sinks.http import HttpSink
+from app.sinks.spool import Report as SpoolReport
 from app.sinks.spool import Spool
 from app.sinks.stdout import StdoutSink
 from app.worker_lifetime import follow_parent
@@ -51,12 +52,13 @@ def build_registry(settings: Settings) -> Registry:
     )
 
 
-def build_sinks(settings: Settings) -> tuple[Sink, Sink]:
-    """The good and the bad output, each its own sink of the configured kind."""
+def build_sinks(settings: Settings, report: SpoolReport | None = None) -> tuple[Sink, Sink]:
+    """The good and the bad output, each its own sink of the configured kind; `report` receives
+    the spool's figures once a second."""
     sinks = [_sink(settings, output) for output in ("good", "bad")]
     if settings.spool_dir is not None and settings.sink in REMOTE_SINKS:
         sinks = [
-            Spool(sink, settings.spool_dir / output, settings.spool_max_bytes)
+            Spool(sink, settings.spool_dir / output, settings.spool_max_bytes, report)
             for sink, output in zip(sinks, ("good", "bad"), strict=False)
         ]
     if settings.fault_switch is not None:
@@ -107,9 +109,9 @@ def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None
         if key is None or registry.validator(key) is None:
             raise RuntimeError(f"schemas folder {settings.schemas_dir} lacks {uri}")
 
-    good, bad = sinks or build_sinks(settings)
-    pipeline = Pipeline(settings, registry, good.name)
     metrics = Metrics()
+    good, bad = sinks or build_sinks(settings, metrics.spool)
+    pipeline = Pipeline(settings, registry, good.name)
     batcher = Batcher(
         good,
         bad,
@@ -153,6 +155,7 @@ def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None
     @api.get("/metrics")
     async def prometheus() -> Response:
         """Prometheus text format, summed over every worker."""
+        await asyncio.to_thread(batcher.healthy)  # sink reachability as of this scrape, not the last probe
         return Response(metrics.render(), media_type=metrics.content_type)
 
     @api.get("/robots.txt", response_class=PlainTextResponse)

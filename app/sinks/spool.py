@@ -17,6 +17,8 @@ import fcntl
 import logging
 import os
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -32,9 +34,15 @@ MAX_BACKOFF_S = 5.0
 CLOSE_WAIT_S = 30.0
 
 
+# (output, bytes, batches, age of the oldest batch in seconds, .failed batches): for the metrics
+Report = Callable[[str, int, int, float, int], None]
+
+
 class Spool:
-    def __init__(self, inner: Sink, directory: Path, max_bytes: int) -> None:
+    def __init__(self, inner: Sink, directory: Path, max_bytes: int, report: Report | None = None) -> None:
         self.inner = inner
+        self.directory = directory
+        self.report = report
         self.name = inner.name
         self.max_bytes = max_bytes
         directory.mkdir(parents=True, exist_ok=True)
@@ -156,6 +164,18 @@ class Spool:
 
     def tick(self) -> None:
         self.inner.tick()
+        if self.report is not None:
+            self.report(self.directory.name, *self.stats())
+
+    def stats(self) -> tuple[int, int, float, int]:
+        """(bytes, batches, age of the oldest in seconds, .failed batches in any folder of this spool)."""
+        with self._guard:
+            size, batches, oldest = self._bytes, len(self._spooled), self._spooled[0] if self._spooled else None
+        try:
+            age = max(0.0, time.time() - oldest.stat().st_mtime) if oldest is not None else 0.0
+        except OSError:  # sent and deleted meanwhile
+            age = 0.0
+        return size, batches, age, sum(1 for _ in self.directory.glob(f"*/*{FAILED}"))
 
     def close(self) -> None:
         with self._guard:

@@ -49,7 +49,8 @@ class Batch:
 
 
 class Receiver:
-    """Accepts POSTed batches; `mode` is "ok", "fail" (answer 500) or "drop" (close, no answer)."""
+    """Accepts POSTed batches; `mode` is "ok", "fail" (answer 500), "reject" (answer 400: never this
+    batch) or "drop" (close, no answer)."""
 
     def __init__(self, answers_head: bool = True) -> None:
         self.mode = "ok"
@@ -93,6 +94,8 @@ class Receiver:
                     receiver.refused += 1
                 if mode == "drop":
                     self.close_connection = True  # hang up without a status line
+                elif mode == "reject":
+                    self._answer(400)
                 else:
                     self._answer(500)
                 return True
