@@ -55,7 +55,7 @@ def build_registry(settings: Settings) -> Registry:
 def build_sinks(settings: Settings, report: SpoolReport | None = None) -> tuple[Sink, Sink]:
     """The good and the bad output, each its own sink of the configured kind; `report` receives
     the spool's figures once a second."""
-    sinks = [_sink(settings, output) for output in ("good", "bad")]
+    sinks = [build_sink(settings, output) for output in ("good", "bad")]
     if settings.spool_dir is not None and settings.sink in REMOTE_SINKS:
         sinks = [
             Spool(sink, settings.spool_dir / output, settings.spool_max_bytes, report)
@@ -66,7 +66,8 @@ def build_sinks(settings: Settings, report: SpoolReport | None = None) -> tuple[
     return sinks[0], sinks[1]
 
 
-def _sink(settings: Settings, output: str) -> Sink:
+def build_sink(settings: Settings, output: str) -> Sink:
+    """The configured sink for one output ("good" or "bad"), without spool or fault switch."""
     good = output == "good"
     if settings.sink == "file":
         # Bad rows are always JSON; the good output is JSON lines or enriched TSV, and named so.

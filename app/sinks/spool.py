@@ -34,6 +34,14 @@ MAX_BACKOFF_S = 5.0
 CLOSE_WAIT_S = 30.0
 
 
+def read_batch(path: Path) -> list[Record]:
+    """The records of a spooled batch (`.batch` or `.failed`); OSError or ValueError if it is not whole."""
+    return [
+        Record(data.encode(), record_id, key)
+        for record_id, key, data in map(orjson.loads, path.read_bytes().splitlines())
+    ]
+
+
 # (output, bytes, batches, age of the oldest batch in seconds, .failed batches): for the metrics
 Report = Callable[[str, int, int, float, int], None]
 
@@ -124,10 +132,7 @@ class Spool:
                     return
                 oldest = self._spooled[0]
             try:
-                records = [
-                    Record(data.encode(), record_id, key)
-                    for record_id, key, data in map(orjson.loads, oldest.read_bytes().splitlines())
-                ]
+                records = read_batch(oldest)
             except (OSError, ValueError) as error:  # never written whole: set aside, not retried forever
                 log.error("spooled batch %s unreadable, kept as %s: %s", oldest.name, FAILED, error)
                 self._done_with(oldest, oldest.with_suffix(FAILED))
