@@ -54,3 +54,8 @@ def test_an_unknown_key_in_the_config_file_is_named_as_written_there(tmp_path):
     assert result.returncode == 2
     assert "cookie_domian in the config file: unknown setting" in result.stderr, result.stderr
     assert "COLLECTOR_COOKIE_DOMIAN" not in result.stderr
+
+
+def test_the_example_config_file_is_valid():
+    result = run("check-config", "--config", str(ROOT / "deploy" / "collector.toml"))
+    assert (result.returncode, result.stdout.strip()) == (0, "configuration ok"), result.stderr
