@@ -31,7 +31,7 @@ from tests.conftest import ROOT, free_port, read_lines
 
 DOCUMENTS = [ROOT / "README.md", ROOT / "docs" / "operations.md"]
 MARKER = re.compile(r"<!-- runnable: (?P<language>[\w-]+) -->\n```[\w-]*\n(?P<code>.*?)\n```", re.S)
-LANGUAGES = {"python", "node", "sh", "nats"}
+LANGUAGES = {"python", "node", "sh", "nats", "browser"}  # browser: tests/e2e/test_readme_browser_snippet.py
 EXAMPLE_COLLECTOR = "https://collector.acme.com"
 EXAMPLE_NATS = "nats://127.0.0.1:4222"
 NODE_MODULES = ROOT / "tests" / "e2e" / "js" / "node_modules"  # installed by tests/e2e/js/install.sh
