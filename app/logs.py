@@ -39,11 +39,12 @@ def logging_config(level: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter}},
+        "filters": {"client_triggered": {"()": ClientTriggeredRepeats}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
         "root": {"handlers": ["stderr"], "level": level.upper()},
         "loggers": {
             "uvicorn": {"handlers": [], "propagate": True},
-            "uvicorn.error": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True, "filters": ["client_triggered"]},
             "uvicorn.access": {"handlers": [], "propagate": True},
             "httpx": {"level": "WARNING"},
             "httpcore": {"level": "WARNING"},
@@ -52,6 +53,7 @@ def logging_config(level: str) -> dict[str, Any]:
 
 
 REPEAT_INTERVAL_S = 60.0
+LEFT_OUT = " (%d more like it in the last %.0f s)"
 
 
 class Throttled:
@@ -66,15 +68,22 @@ class Throttled:
         self._left_out = 0
 
     def __call__(self, level: int, message: str, *args: object) -> None:
+        left_out = self.admit()
+        if left_out is None:
+            return
+        if left_out:
+            message, args = message + LEFT_OUT, (*args, left_out, self.interval_s)
+        self.logger.log(level, message, *args)
+
+    def admit(self) -> int | None:
+        """None: leave this one out; else write it, saying how many were left out since the last."""
         now = time.monotonic()
         with self._lock:
             if now - self._last < self.interval_s:
                 self._left_out += 1
-                return
+                return None
             left_out, self._left_out, self._last = self._left_out, 0, now
-        if left_out:
-            message, args = message + " (%d more like it in the last %.0f s)", (*args, left_out, self.interval_s)
-        self.logger.log(level, message, *args)
+        return left_out
 
     def clear(self) -> bool:
         """Forget the fault; True if one was being reported (a recovery worth a line)."""
@@ -82,3 +91,23 @@ class Throttled:
             was_failing = self._last != float("-inf")
             self._last, self._left_out = float("-inf"), 0
         return was_failing
+
+
+class ClientTriggeredRepeats(logging.Filter):
+    """uvicorn warns once per malformed request ("Invalid HTTP request received."): a client could
+    write a log line per request. Each such warning passes at most once per interval, counting the rest."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._gates: dict[str, Throttled] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING:
+            return True
+        gate = self._gates.setdefault(str(record.msg), Throttled(logging.getLogger(record.name)))
+        left_out = gate.admit()
+        if left_out is None:
+            return False
+        if left_out and isinstance(record.args or (), tuple):
+            record.msg, record.args = str(record.msg) + LEFT_OUT, (*(record.args or ()), left_out, gate.interval_s)
+        return True

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 
 import httpx
-from http_support import b64, contexts, page_view, post, wait_until
+from http_support import b64, contexts, page_view, post, raw_request, wait_until
 
 SECRET_IP = "198.51.100.77"
 SECRET_COOKIE = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
@@ -84,3 +84,11 @@ def test_http_sink_secrets_and_client_chosen_schema_names_stay_out_of_the_log_an
         assert not repeated, f"lines repeated during a {OUTAGE_REQUESTS}-request outage: {repeated}"
     assert "sink write failed" in direct.log() and "sink writes succeed again" in direct.log()
     assert "spooling" in spooled.log()
+
+
+def test_malformed_requests_do_not_write_a_line_each(collector):
+    for _ in range(20):
+        assert raw_request(collector.port, b"NOT HTTP AT ALL\r\n\r\n") == 400
+    assert collector.stop() == 0
+    warnings = [line for line in collector.log().splitlines() if "Invalid HTTP request" in line]
+    assert len(warnings) == 1, warnings
