@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 from app.config import Settings
-from app.server import REMOTE_SINKS, build_sink
 from app.sinks.base import Sink
 from app.sinks.spool import FAILED, read_batch
+from app.wiring import REMOTE_SINKS, build_sink
 
 OUTPUTS = ("good", "bad")
 READY_POLL_S = 0.1

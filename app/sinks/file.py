@@ -32,6 +32,23 @@ class _OpenFile:
     inode: tuple[int, int]
 
 
+@dataclass(frozen=True, slots=True)
+class FileSettings:
+    """What the file sink reads of the settings (the same names)."""
+
+    data_dir: Path
+    file_rotate_bytes: int
+    file_rotate_seconds: float
+    output_format: str
+
+
+def build(settings: FileSettings, output: str) -> FileSink:
+    """The sink of one output (good or bad): its own folder under data_dir. Bad rows are always
+    JSON; the good output is JSON lines or enriched TSV, and its files are named so."""
+    suffix = ".tsv" if output == "good" and settings.output_format == "tsv" else ".jsonl"
+    return FileSink(settings.data_dir / output, settings.file_rotate_bytes, settings.file_rotate_seconds, suffix)
+
+
 class FileSink:
     name = "file"
 
