@@ -20,6 +20,7 @@ LAYERS = {
         "schemas",
         "logs",
         "metrics",
+        "redact",
         "shutdown",
         "worker_lifetime",
     },
@@ -27,7 +28,7 @@ LAYERS = {
     "pipeline": {"protocol", "identity", "enrich", "badrows", "formats", "redirect", "pipeline"},
     "delivery": {"batching", "sinks"},
     "settings": {"config"},
-    "edge": {"routes", "server", "wiring", "__main__"},
+    "edge": {"routes", "server", "wiring", "resend", "__main__"},
 }
 MAY_IMPORT = {
     "base": {"base"},
