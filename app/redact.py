@@ -2,6 +2,8 @@
 
 A sink URL can carry credentials (`https://user:password@host/`, `?token=...`); a log line
 and a 503 body keep the scheme, host, port and path, with `***` where something was left out.
+
+The contract: docs/behaviour.md#anonymisation.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ The spool sets a batch aside when the sink refused it for good (an HTTP 4xx) or 
 read back. Once the operator has fixed the cause (the receiver's limits, its credentials), this
 sends each one to the sink configured now, in the order it was spooled, and deletes it once the
 sink acknowledged it. A batch that fails again stays where it is, and the exit code is 1.
+
+The contract: docs/behaviour.md#sinks.
 """
 
 from __future__ import annotations

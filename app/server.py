@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None
 
     @api.api_route("/sink-health", methods=["GET", "HEAD"], response_class=PlainTextResponse)
     async def sink_health() -> PlainTextResponse:
-        """Readiness: the sinks accept writes and the service is not shutting down."""
+        """Readiness: the sinks accept writes and the service is not shutting down (docs/behaviour.md#routes)."""
         if await asyncio.to_thread(batcher.healthy):  # a sink may ask its broker: not on the event loop
             return PlainTextResponse("ok")
         return PlainTextResponse("sink unavailable", status_code=503)
