@@ -20,6 +20,7 @@ LAYERS = {
         "schemas",
         "logs",
         "metrics",
+        "redact",
         "shutdown",
         "worker_lifetime",
     },
@@ -28,7 +29,7 @@ LAYERS = {
     "delivery": {"batching", "sinks"},
     "settings": {"config"},
     "micro": {"micro"},
-    "edge": {"routes", "server", "wiring", "__main__"},
+    "edge": {"routes", "server", "wiring", "resend", "__main__"},
 }
 MAY_IMPORT = {
     "base": {"base"},
