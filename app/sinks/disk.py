@@ -21,3 +21,21 @@ def write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def seal(part: Path, suffix: str) -> Path:
+    """Give a finished `<name><suffix>` file its final `<name>` without ever replacing a file of that
+    name (a reused process id and a repeated clock second make the same name): link() fails
+    where rename() would overwrite, so the next free name `<stem>-1`, `<stem>-2`... is taken."""
+    target = part.with_name(part.name[: -len(suffix)])
+    stem, extension = target.stem, target.suffix
+    attempt = 0
+    while True:
+        try:
+            os.link(part, target)
+            break
+        except FileExistsError:
+            attempt += 1
+            target = part.with_name(f"{stem}-{attempt}{extension}")
+    os.unlink(part)  # a crash before this leaves a second name of the same file: recovery drops it
+    return target
