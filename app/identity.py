@@ -53,14 +53,21 @@ def canonical_ip(address: IPAddress) -> str:
     return address.compressed
 
 
-def read_cookie(header: str | None, name: str) -> str | None:
+def read_cookies(header: str | None, name: str) -> list[str]:
+    """Every value sent under `name`: a browser sends one per matching path and domain, in no fixed order."""
     if not header:
-        return None
+        return []
+    values = []
     for pair in header.split(";"):
         key, _, value = pair.strip().partition("=")
         if key == name:
-            return value.strip().strip('"')
-    return None
+            values.append(value.strip().strip('"'))
+    return values
+
+
+def read_cookie(header: str | None, name: str) -> str | None:
+    values = read_cookies(header, name)
+    return values[0] if values else None
 
 
 class IdentityPolicy:
@@ -101,11 +108,12 @@ class IdentityPolicy:
                 self._cookie("", now_s - self.cookie_lifetime, request) if had_cookie and self.cookie_enabled else None
             )
             return Identity(anonymous=True, ip=None, network_userid=None, set_cookie=expire)
-        cookie_value = read_cookie(request.headers.get("cookie"), self.cookie_name)
-        if cookie_value is not None and UUID.match(cookie_value):
-            network_userid = cookie_value.lower()
-        else:
-            network_userid = str(uuid.uuid4())
+        # An empty or stale `sp` from another domain or path may come first: the first valid id wins.
+        cookie_ids = (
+            value for value in read_cookies(request.headers.get("cookie"), self.cookie_name) if UUID.match(value)
+        )
+        known = next(cookie_ids, None)
+        network_userid = known.lower() if known is not None else str(uuid.uuid4())
         set_cookie = (
             self._cookie(network_userid, now_s + self.cookie_lifetime, request) if self.cookie_enabled else None
         )

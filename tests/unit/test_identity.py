@@ -122,7 +122,10 @@ def test_client_address_configuration(make_request, settings, peer, headers, exp
         (f"sp={KNOWN_ID}", KNOWN_ID),
         (f"sp={KNOWN_ID.upper()}", KNOWN_ID),
         (f"_ga=GA1.1; sp={KNOWN_ID}; other=x", KNOWN_ID),
+        (f"sp=; sp={KNOWN_ID}", KNOWN_ID),  # an empty cookie of another path or domain first
+        (f"sp=garbage; sp={KNOWN_ID.upper()}", KNOWN_ID),
     ],
+    ids=["alone", "upper-case", "among-others", "after-an-empty-one", "after-an-invalid-one"],
 )
 def test_valid_sp_cookie_is_reused_lower_cased(make_request, cookie, expected):
     identity = resolve(make_request, headers={"Cookie": cookie})
