@@ -6,12 +6,11 @@ the records to store and the cookie to answer with.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import traceback
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.badrows import BadRows
 from app.clock import now_ms
@@ -21,6 +20,7 @@ from app.formats import FORMATS, json_line
 from app.identity import Identity, IdentityPolicy
 from app.iglu import Registry
 from app.protocol import Protocol, parse_query
+from app.record_ids import RecordIds
 from app.redirect import redirect_event
 from app.request import REDIRECT_PATH, CollectorRequest
 from app.sinks.base import Record
@@ -76,22 +76,19 @@ class Pipeline:
                 frame.lineno,
             )
             row = self.badrows.internal_error(request, error, now_ms())
-            bad = [
-                self._payload_record(
-                    row, request, Identity(anonymous=True, ip=None, network_userid=None, set_cookie=None)
-                )
-            ]
-            return Collected([], bad, None, False, Counter(generic_error=1))
+            row_id = RecordIds(request, None).for_payload()
+            return Collected([], [Record(json_line(row), row_id, row_id)], None, False, Counter(generic_error=1))
 
     def _collect(self, request: CollectorRequest) -> Collected:
         now = now_ms()
         identity = self.identity.resolve(request, now / 1000)
         if identity.do_not_track:
             return Collected([], [], None)
+        ids = RecordIds(request, identity.ip)
         size = len(request.body) + len(request.query_string)
         if size > self.max_payload_bytes:
             row = self.badrows.size_violation(request, self.max_payload_bytes, size, now)
-            bad = [self._payload_record(row, request, identity)]
+            bad = [self._payload_record(row, ids.for_payload(), identity)]
             return Collected([], bad, identity.set_cookie, identity.anonymous, Counter(size_violation=1))
 
         parsed = self.protocol.parse(request)
@@ -99,7 +96,9 @@ class Pipeline:
             parsed.events = [redirect_event(params, params["u"]) for params in parsed.events]
         bad = [
             self._payload_record(
-                self.badrows.tracker_protocol_violation(request, identity, violation, now), request, identity
+                self.badrows.tracker_protocol_violation(request, identity, violation, now),
+                ids.for_payload(violation.body),
+                identity,
             )
             for violation in parsed.violations
         ]
@@ -111,17 +110,13 @@ class Pipeline:
             key = event.get(self.partition_key) or event["event_id"]
             if enriched.failures:
                 row = self.badrows.schema_violation(request, identity, params, event, enriched.failures, now)
-                bad.append(Record(json_line(row), event["event_id"], key))
+                bad.append(Record(json_line(row), ids.for_event(params), key))
                 outcomes["schema_violations"] += 1
             else:
-                good.append(Record(self.format_event(event), event["event_id"], key))
+                good.append(Record(self.format_event(event), ids.for_event(params), key))
         outcomes["good"] = len(good)
         return Collected(good, bad, identity.set_cookie, identity.anonymous, +outcomes)
 
     @staticmethod
-    def _payload_record(row: dict, request: CollectorRequest, identity: Identity) -> Record:
-        """A bad row for a whole payload. Its id derives from the payload, so a tracker's retry of
-        the same payload carries the same id and a de-duplicating broker keeps one copy."""
-        payload = f"{request.path}?{request.query_string}\n".encode() + request.body
-        row_id = str(uuid.uuid5(uuid.NAMESPACE_URL, hashlib.sha256(payload).hexdigest()))
+    def _payload_record(row: dict[str, Any], row_id: str, identity: Identity) -> Record:
         return Record(json_line(row), row_id, identity.network_userid or row_id)
