@@ -134,6 +134,17 @@ class BadRows:
         payload = head + request.body[: max(0, keep - len(head))].decode("utf-8", "replace")
         return self._row(SIZE_VIOLATION, failure, payload)
 
+    def oversized_record(self, data: bytes, maximum: int, sink: str, now_ms: int) -> dict[str, Any]:
+        """A record (an enriched event, or a bad row) larger than the sink's message limit, cut as
+        Snowplow's enrich cuts it: the first tenth of the limit, enough to find the sender."""
+        failure = {
+            "timestamp": iso_from_ms(now_ms),
+            "maximumAllowedSizeBytes": maximum,
+            "actualSizeBytes": len(data),
+            "expectation": f"a record of at most {maximum} bytes, the {sink} sink's message limit",
+        }
+        return self._row(SIZE_VIOLATION, failure, data[: maximum // 10].decode("utf-8", "ignore"))
+
     def internal_error(self, request: CollectorRequest, error: Exception, now_ms: int) -> dict[str, Any]:
         """A request the pipeline failed on (a bug): kept whole, so it can be replayed once fixed."""
         failure = {"timestamp": iso_from_ms(now_ms), "errors": [f"{type(error).__name__}: {error}"]}

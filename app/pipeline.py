@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,11 @@ from app.request import REDIRECT_PATH, CollectorRequest
 from app.sinks.base import Record
 
 log = logging.getLogger(__name__)
+RecordLimit = Callable[[], int | None]  # the sink's current message limit in bytes, None for none
+
+
+def unlimited() -> int | None:
+    return None
 
 
 @dataclass(slots=True)
@@ -38,7 +44,16 @@ class Collected:
 
 
 class Pipeline:
-    def __init__(self, settings: Settings, registry: Registry, sink_name: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry,
+        sink_name: str,
+        good_limit: RecordLimit = unlimited,
+        bad_limit: RecordLimit = unlimited,
+    ) -> None:
+        self.sink_name = sink_name
+        self.good_limit, self.bad_limit = good_limit, bad_limit
         self.identity = IdentityPolicy(settings)
         self.protocol = Protocol(registry, settings.max_events_per_request)
         self.enricher = Enricher(
@@ -65,7 +80,7 @@ class Pipeline:
         """Every request becomes records, even one the pipeline fails on: that is a bug, logged,
         and the request is kept whole as a generic_error bad row rather than answered with a 500."""
         try:
-            return self._collect(request)
+            return self._fit(self._collect(request))
         except Exception as error:
             # Type and place only: the message may quote request data, which never goes in a log.
             frame = traceback.extract_tb(error.__traceback__)[-1]
@@ -77,7 +92,8 @@ class Pipeline:
             )
             row = self.badrows.internal_error(request, error, now_ms())
             row_id = RecordIds(request, None).for_payload()
-            return Collected([], [Record(json_line(row), row_id, row_id)], None, False, Counter(generic_error=1))
+            collected = Collected([], [Record(json_line(row), row_id, row_id)], None, False, Counter(generic_error=1))
+            return self._fit(collected)
 
     def _collect(self, request: CollectorRequest) -> Collected:
         now = now_ms()
@@ -116,6 +132,34 @@ class Pipeline:
                 good.append(Record(self.format_event(event), ids.for_event(params), key))
         outcomes["good"] = len(good)
         return Collected(good, bad, identity.set_cookie, identity.anonymous, +outcomes)
+
+    def _fit(self, collected: Collected) -> Collected:
+        """Records larger than their sink's message limit become size_violation bad rows that fit:
+        a broker would refuse them for good, and every retry of the request with them."""
+        good_limit, bad_limit = self.good_limit(), self.bad_limit()
+        if good_limit is not None and any(len(record.data) > good_limit for record in collected.good):
+            fitting = [record for record in collected.good if len(record.data) <= good_limit]
+            for record in collected.good:
+                if len(record.data) > good_limit:
+                    collected.bad.append(self._oversized(record, good_limit))
+                    collected.outcomes["size_violation"] += 1
+            collected.outcomes["good"] = len(fitting)
+            collected.good = fitting
+            collected.outcomes = +collected.outcomes
+        if bad_limit is not None:
+            collected.bad = [
+                record if len(record.data) <= bad_limit else self._oversized(record, bad_limit)
+                for record in collected.bad
+            ]
+        return collected
+
+    def _oversized(self, record: Record, limit: int) -> Record:
+        row = self.badrows.oversized_record(record.data, limit, self.sink_name, now_ms())
+        data = json_line(row)
+        if len(data) > limit:  # a limit too small for even a tenth of it: the row says the sizes only
+            row["data"]["payload"] = ""
+            data = json_line(row)
+        return Record(data, record.id, record.key)
 
     @staticmethod
     def _payload_record(row: dict[str, Any], row_id: str, identity: Identity) -> Record:

@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None) -> TrackingRoutes:
             raise RuntimeError(f"schemas folder {settings.schemas_dir} lacks {uri}")
 
     good, bad = build_sinks(settings)
-    pipeline = Pipeline(settings, registry, good.name)
+    pipeline = Pipeline(settings, registry, good.name, good.max_record_bytes, bad.max_record_bytes)
     metrics = Metrics()
     batcher = Batcher(
         good,

@@ -180,6 +180,9 @@ class FileSink:
             return False
         return True
 
+    def max_record_bytes(self) -> int | None:
+        return None
+
     def tick(self) -> None:
         if self._file is not None and time.monotonic() - self._file.opened_at >= self.rotate_seconds:
             self._seal()

@@ -16,13 +16,16 @@ import threading
 
 import nats
 from nats.aio.client import Client
+from nats.errors import MaxPayloadError
 from nats.js import JetStreamContext
 from nats.js.errors import BadRequestError
 
-from app.sinks.base import Record
+from app.sinks.base import Record, Refused
 
 log = logging.getLogger(__name__)
 RECONNECT_WAIT_S = 1.0
+DEFAULT_MAX_PAYLOAD = 1024 * 1024  # nats-server's default, assumed until the server has said its own
+HEADERS_ROOM = 256  # the server counts the Nats-Msg-Id header against max_payload too
 
 
 class NatsSink:
@@ -97,6 +100,10 @@ class NatsSink:
     async def _publish(self, records: list[Record]) -> None:
         if self._jetstream is None or self._client is None or not self._client.is_connected:
             raise ConnectionError(f"nats {self.url} not connected")
+        limit = self.max_record_bytes()
+        too_big = sum(len(record.data) > limit for record in records)
+        if too_big:  # checked before any is published, so a refused batch is refused whole
+            raise MaxPayloadError(f"{too_big} records larger than the server's limit of {limit} bytes")
         acks = [
             await self._jetstream.publish_async(
                 self.subject, record.data, headers={"Nats-Msg-Id": f"{self.output}:{record.id}"}
@@ -111,6 +118,8 @@ class NatsSink:
         future = asyncio.run_coroutine_threadsafe(self._publish(records), self._loop)
         try:
             future.result(self.ack_timeout_s + 1)
+        except MaxPayloadError as error:  # sized for a larger limit (the server's shrank): never fits
+            raise Refused(f"nats {self.output}: {error}") from error
         except Exception as error:  # a broker error, or no acknowledgement in time
             future.cancel()
             self._failing = True
@@ -131,6 +140,11 @@ class NatsSink:
             except Exception:  # any failure to answer means not ready yet
                 probe.cancel()
         return connected and not self._failing
+
+    def max_record_bytes(self) -> int:
+        """The connected server's max_payload (it may differ per server and change on reconnect)."""
+        client = self._client  # while reconnecting, the last server's word still holds
+        return (client.max_payload if client is not None else DEFAULT_MAX_PAYLOAD) - HEADERS_ROOM
 
     def tick(self) -> None:
         pass

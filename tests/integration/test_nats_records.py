@@ -1,5 +1,6 @@
 """What the NATS stream keeps of each record (SPEC §6): one id per record, not per request, so
-JetStream's de-duplication drops a tracker's retry and nothing else."""
+JetStream's de-duplication drops a tracker's retry and nothing else; and every record within the
+server's message limit, so that no acknowledged record is refused by the broker for good."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import httpx
 import orjson
-from http_support import JSON, TP2, page_view, payload_data
+from http_support import JSON, SIZE_VIOLATION, TP2, assert_valid_bad_row, page_view, payload_data, post, wait_until
 from nats_support import BAD, GOOD, collector_env
 
 
@@ -71,3 +72,59 @@ def test_each_record_is_kept_and_only_a_retry_is_dropped(nats_server, collector_
             for subject in (GOOD, BAD)
         )
         assert counts == expected, case
+
+
+# --- records larger than the server's max_payload ---------------------------------------------
+
+SMALL_LIMIT = 8192  # nats-server max_payload for these tests; its default is 1 MiB
+
+
+def big_page_view() -> dict[str, str]:
+    """A valid page view whose enriched event is about 14 KB: every field within its atomic limit."""
+    return page_view(
+        url="https://shop.example/" + "p" * 3000, page="t" * 1900, refr="https://ref.example/" + "r" * 3000
+    )
+
+
+def test_records_larger_than_the_servers_limit_become_size_violations_that_fit(nats_server, collector_factory):
+    nats_server.stop()
+    nats_server.max_payload = SMALL_LIMIT
+    nats_server.start()
+    collector = collector_factory(env=collector_env(nats_server))
+    big_event = big_page_view()
+    malformed_body = "not json " + "x" * 600_000  # under the 1 MiB payload limit, its bad row is not
+    assert post(collector.url, big_event).status_code == 200
+    assert httpx.post(collector.url + TP2, content=malformed_body, headers=JSON).status_code == 200
+    small = page_view()
+    assert post(collector.url, small).status_code == 200, "later records are never blocked"
+
+    assert [event["event_id"] for event in nats_server.records(GOOD)] == [small["eid"]]
+    rows = [message for message in nats_server.messages() if message.subject == BAD]
+    assert len(rows) == 2
+    for message in rows:
+        assert len(message.data) <= SMALL_LIMIT
+        row = message.json()
+        assert row["schema"] == SIZE_VIOLATION
+        assert_valid_bad_row(row)
+        assert row["data"]["failure"]["actualSizeBytes"] > SMALL_LIMIT
+    event_row, body_row = (row.json()["data"]["payload"] for row in rows)
+    assert big_event["eid"] in event_row, "the cut event still names itself"
+    assert "tracker_protocol_violations" in body_row and "not json xxx" in body_row
+
+
+def test_a_spooled_batch_the_server_refuses_for_good_is_set_aside(nats_server, collector_factory, tmp_path):
+    spool = tmp_path / "spool"
+    collector = collector_factory(env=collector_env(nats_server, COLLECTOR_SPOOL_DIR=str(spool)))
+    nats_server.stop()
+    big_event = big_page_view()  # fits the 1 MiB limit the collector knows of
+    assert post(collector.url, big_event).status_code == 200, "the spool takes it while the server is away"
+    assert list(spool.rglob("*.batch"))
+    nats_server.max_payload = SMALL_LIMIT  # the server comes back with a smaller limit
+    nats_server.start()
+    later = page_view()
+    assert post(collector.url, later).status_code == 200
+
+    wait_until(lambda: [event["event_id"] for event in nats_server.records(GOOD)] == [later["eid"]], timeout_s=20)
+    [failed] = spool.rglob("*.failed")
+    assert big_event["eid"] in failed.read_text(), "kept on disk for an operator"
+    assert not list(spool.rglob("*.batch"))
