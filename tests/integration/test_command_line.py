@@ -45,3 +45,12 @@ def test_bad_settings_stop_start_up_naming_the_setting():
         result = run("check-config", env=env)
         assert result.returncode == 2, env
         assert named in result.stderr, (env, result.stderr)
+
+
+def test_a_sink_without_its_extra_stops_start_up_in_one_line(tmp_path):
+    """Where nats-py is not installed (an import of it fails), serving stops naming the extra, with no traceback."""
+    (tmp_path / "nats.py").write_text("raise ModuleNotFoundError(\"No module named 'nats'\", name='nats')\n")
+    result = run("serve", env={"COLLECTOR_SINK": "nats", "PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 2
+    assert "COLLECTOR_SINK: the nats sink needs its extra: pip install 'pycollector[nats]'" in result.stderr
+    assert "Traceback" not in result.stderr
