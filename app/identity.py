@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 from app.config import Settings
 from app.ids import UUID
-from app.privacy import IpMask
+from app.privacy import IPAddress, IpMask
+from app.privacy import parse_ip as parse_ip  # where the identity stage's callers look for it
 from app.request import CollectorRequest
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 FORWARDED_FOR = re.compile(r'(?:^|[;,\s])for\s*=\s*("[^"]*"|[^;,\s]+)', re.IGNORECASE)
 DAY = 86400
 
@@ -31,22 +31,6 @@ class Identity:
     network_userid: str | None  # the collector's id (cookie or new); None under anonymisation
     set_cookie: str | None  # Set-Cookie header value, if any
     do_not_track: bool = False  # the person opted out: answer normally, record nothing
-
-
-def parse_ip(text: str) -> IPAddress | None:
-    """An address from a header token: brackets and ports removed, IPv4-mapped IPv6 unwrapped."""
-    text = text.strip().strip('"')
-    if text.startswith("["):
-        text = text[1 : text.find("]")] if "]" in text else text[1:]
-    elif text.count(":") == 1:  # IPv4 with a port
-        text = text.split(":", 1)[0]
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
 
 
 def canonical_ip(address: IPAddress) -> str:

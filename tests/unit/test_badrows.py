@@ -361,6 +361,33 @@ def test_payload_at_the_limit_is_not_a_size_violation(bad_rows, payload):
     assert rows == [] and len(good) == 21
 
 
+@pytest.mark.parametrize(("method", "request_", "schema", "where"), REQUESTS_WITH_A_COLLECTOR_PAYLOAD)
+def test_anonymous_bad_rows_drop_the_headers_in_which_proxies_name_the_client(
+    bad_rows, method, request_, schema, where
+):
+    client_headers = {name: "198.51.100.40" for name in ("True-Client-IP", "X-Client-IP", "Fastly-Client-IP")}
+    headers = {**request_.get("headers", {}), **client_headers, "SP-Anonymous": "*"}
+    data = one_bad_row(bad_rows(method, **{**request_, "headers": headers}), schema)
+    assert "198.51.100.40" not in orjson.dumps(data).decode()
+
+
+def test_with_ip_anonymisation_a_generic_error_masks_the_addresses_it_keeps(
+    registry, official, make_request, monkeypatch
+):
+    pipeline = Pipeline(Settings(ip_anonymise_octets=1), registry, "file")
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug near 198.51.100.41")
+
+    monkeypatch.setattr(pipeline.enricher, "enrich", broken)
+    request = make_request("GET", query="e=pv&p=web&ip=198.51.100.41", headers={"User-Agent": "x"})
+    [record] = pipeline.collect(request).bad
+    row = orjson.loads(record.data)
+    official[GENERIC_ERROR](row["data"])
+    assert row["data"]["payload"] == "GET /i?e=pv&p=web&ip=198.51.100.0\n"
+    assert row["data"]["failure"]["errors"] == ["RuntimeError: a bug near 198.51.100.0"]
+
+
 def test_a_pipeline_bug_keeps_the_request_whole_as_a_generic_error(bad_rows, pipeline, payload, monkeypatch):
     def broken(*_args, **_kwargs):
         raise RuntimeError("a bug")
