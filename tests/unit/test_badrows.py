@@ -353,6 +353,34 @@ def test_oversized_payload_makes_a_size_violation(bad_rows, method, request_, ac
     assert len(data["payload"]) <= 2_100  # about a tenth of the limit is kept, not the payload
 
 
+@pytest.mark.parametrize("output_format", ["json", "tsv"])
+def test_records_larger_than_the_sinks_message_limit_become_size_violations_that_fit(
+    registry, official, make_request, payload, output_format
+):
+    limit = 4000  # the sink's message limit, as a broker sink reports it
+    pipeline = Pipeline(Settings(output_format=output_format), registry, "nats", lambda: limit, lambda: limit)
+    small, big = (
+        {**PAGE_VIEW, "eid": KNOWN_ID},
+        {**PAGE_VIEW, "page": "t" * 1900, "url": "https://a.example/" + "p" * 2900},
+    )
+    not_an_event = {**PAGE_VIEW, "tv": 1, "page": "x" * 5000}  # a tracker_protocol_violations row of 5 KB
+    request = make_request(
+        "POST", body=payload([small, big, not_an_event]), headers={"Content-Type": "application/json"}
+    )
+    collected = pipeline.collect(request)
+    assert len(collected.good) == 1 and KNOWN_ID.encode() in collected.good[0].data
+    rows = [orjson.loads(record.data) for record in collected.bad]
+    assert [row["schema"] for row in rows] == [SIZE_VIOLATION, SIZE_VIOLATION]
+    for record, row in zip(collected.bad, rows, strict=True):
+        official[SIZE_VIOLATION](row["data"])
+        assert len(record.data) <= limit
+        assert row["data"]["failure"]["maximumAllowedSizeBytes"] == limit
+        assert row["data"]["failure"]["actualSizeBytes"] > limit
+        assert len(row["data"]["payload"]) <= limit // 10
+    assert "tracker_protocol_violations" in rows[0]["data"]["payload"]  # the cut row still says what it was
+    assert collected.outcomes == {"good": 1, "size_violation": 1, "tracker_protocol_violations": 1}
+
+
 def test_payload_at_the_limit_is_not_a_size_violation(bad_rows, payload):
     events = [{**PAGE_VIEW, "page": "x" * 900} for _ in range(21)]
     events[-1]["page"] += "x" * (20_000 - len(payload(events)))
