@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
+
+NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK})
 
 
 def fsync_dir(directory: Path) -> None:
@@ -35,7 +38,16 @@ def seal(part: Path, suffix: str) -> Path:
             os.link(part, target)
             break
         except FileExistsError:
-            attempt += 1
-            target = part.with_name(f"{stem}-{attempt}{extension}")
+            pass
+        except OSError as error:
+            if error.errno not in NO_HARD_LINKS:
+                raise
+            # A file system without hard links (vfat, some network shares): check, then rename.
+            # Only a second process with this process's id could race it, and none can exist.
+            if not target.exists():
+                part.rename(target)
+                return target
+        attempt += 1
+        target = part.with_name(f"{stem}-{attempt}{extension}")
     os.unlink(part)  # a crash before this leaves a second name of the same file: recovery drops it
     return target

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import shutil
@@ -176,6 +177,21 @@ def test_recovery_leaves_sealed_files_alone(tmp_path):
     (tmp_path / "20250301T110000-4242-0001.jsonl").write_bytes(b'{"old":1}\n{"to')
     FileSink(tmp_path, BIG, HOUR)
     assert (tmp_path / "20250301T110000-4242-0001.jsonl").read_bytes() == b'{"old":1}\n{"to'
+
+
+def test_without_hard_links_sealing_still_takes_the_next_free_name(tmp_path, monkeypatch):
+    def no_hard_links(*_args):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    sink = FileSink(tmp_path, BIG, HOUR)
+    sink.write(as_records([record(2)]))
+    [part] = parts(tmp_path)
+    taken = part.with_name(part.name.removesuffix(".part"))
+    taken.write_bytes(record(1) + b"\n")
+    sink.close()
+    assert taken.read_bytes() == record(1) + b"\n"
+    assert (tmp_path / (taken.stem + "-1.jsonl")).read_bytes() == record(2) + b"\n"
 
 
 def test_recovery_never_replaces_a_sealed_file_of_the_same_name(tmp_path):
