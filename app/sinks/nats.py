@@ -18,7 +18,7 @@ import nats
 from nats.aio.client import Client
 from nats.errors import MaxPayloadError
 from nats.js import JetStreamContext
-from nats.js.errors import BadRequestError
+from nats.js.errors import APIError, BadRequestError
 
 from app.sinks.base import Record, Refused
 
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 RECONNECT_WAIT_S = 1.0
 DEFAULT_MAX_PAYLOAD = 1024 * 1024  # nats-server's default, assumed until the server has said its own
 HEADERS_ROOM = 256  # the server counts the Nats-Msg-Id header against max_payload too
+MESSAGE_TOO_LARGE = 10054  # JetStream: the message exceeds the stream's max_msg_size
 
 
 class NatsSink:
@@ -50,6 +51,7 @@ class NatsSink:
         self._client: Client | None = None
         self._jetstream: JetStreamContext | None = None
         self._failing = False
+        self._stream_limit: int | None = None  # the stream's own max_msg_size, when it sets one
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"nats-{output}", daemon=True)
         self._thread.start()
@@ -81,6 +83,7 @@ class NatsSink:
                 await client.close()
                 await asyncio.sleep(RECONNECT_WAIT_S)
                 continue
+            self._stream_limit = await self._stream_max_msg_size(jetstream)
             self._client, self._jetstream = client, jetstream
             log.info("nats %s connected", self.output)
             return
@@ -90,6 +93,15 @@ class NatsSink:
             await jetstream.add_stream(name=self.stream, subjects=self.stream_subjects)
         except BadRequestError as error:  # it exists with another configuration: the operator's choice wins
             log.info("nats stream %s kept as configured: %s", self.stream, error)
+
+    async def _stream_max_msg_size(self, jetstream: JetStreamContext) -> int | None:
+        """The limit of the stream that takes this subject, which may be below the server's."""
+        try:
+            name = await jetstream.find_stream_name_by_subject(self.subject)
+            size = (await jetstream.stream_info(name)).config.max_msg_size
+        except Exception:  # no stream for the subject yet, or no answer: the server's limit holds
+            return None
+        return size if size is not None and size > 0 else None
 
     async def _on_error(self, error: Exception) -> None:
         log.warning("nats %s: %s", self.output, error)
@@ -121,6 +133,8 @@ class NatsSink:
         except MaxPayloadError as error:  # sized for a larger limit (the server's shrank): never fits
             raise Refused(f"nats {self.output}: {error}") from error
         except Exception as error:  # a broker error, or no acknowledgement in time
+            if isinstance(error, APIError) and error.err_code == MESSAGE_TOO_LARGE:  # the stream's limit shrank
+                raise Refused(f"nats {self.output}: {error}") from error
             future.cancel()
             self._failing = True
             raise OSError(f"nats {self.output}: {type(error).__name__}: {error}") from error
@@ -144,7 +158,10 @@ class NatsSink:
     def max_record_bytes(self) -> int:
         """The connected server's max_payload (it may differ per server and change on reconnect)."""
         client = self._client  # while reconnecting, the last server's word still holds
-        return (client.max_payload if client is not None else DEFAULT_MAX_PAYLOAD) - HEADERS_ROOM
+        limit = client.max_payload if client is not None else DEFAULT_MAX_PAYLOAD
+        if self._stream_limit is not None:
+            limit = min(limit, self._stream_limit)
+        return limit - HEADERS_ROOM
 
     def tick(self) -> None:
         pass

@@ -116,6 +116,18 @@ class NatsServer:
         finally:
             await client.close()
 
+    def create_stream(self, stream: str = STREAM, **config: Any) -> None:
+        """The stream as an operator made it before the collector started (its settings win)."""
+
+        async def create() -> None:
+            client = await _connect(self.url)
+            try:
+                await client.jetstream(timeout=5).add_stream(name=stream, subjects=[GOOD, BAD], **config)
+            finally:
+                await client.close()
+
+        asyncio.run(create())
+
     # --- reading what the stream holds ------------------------------------------------------
 
     def messages(self, stream: str = STREAM) -> list[StreamMessage]:

@@ -112,6 +112,17 @@ def test_records_larger_than_the_servers_limit_become_size_violations_that_fit(n
     assert "tracker_protocol_violations" in body_row and "not json xxx" in body_row
 
 
+def test_records_larger_than_the_streams_max_msg_size_become_size_violations_that_fit(nats_server, collector_factory):
+    nats_server.create_stream(max_msg_size=SMALL_LIMIT)  # the server's own limit stays 1 MiB
+    collector = collector_factory(env=collector_env(nats_server))
+    big_event, small = big_page_view(), page_view()
+    assert post(collector.url, big_event, small).status_code == 200
+    assert [event["event_id"] for event in nats_server.records(GOOD)] == [small["eid"]]
+    [row] = nats_server.records(BAD)
+    assert row["schema"] == SIZE_VIOLATION and big_event["eid"] in row["data"]["payload"]
+    assert row["data"]["failure"]["maximumAllowedSizeBytes"] < SMALL_LIMIT
+
+
 def test_a_spooled_batch_the_server_refuses_for_good_is_set_aside(nats_server, collector_factory, tmp_path):
     spool = tmp_path / "spool"
     collector = collector_factory(env=collector_env(nats_server, COLLECTOR_SPOOL_DIR=str(spool)))
