@@ -11,8 +11,9 @@ same is a natural duplicate, stored once; distinct events that reuse one `eid` a
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections import Counter
+
+import orjson
 
 from app.protocol import RawEvent
 from app.request import CollectorRequest
@@ -27,13 +28,14 @@ class RecordIds:
         # The stored (masked) IP only: the id travels with the record, and must give away nothing
         # a brute force over addresses could find.
         headers = request.headers
-        self._client = "\n".join((stored_ip or "", headers.get("user-agent", ""), headers.get("cookie", ""))).encode()
+        client = "\n".join((stored_ip or "", headers.get("user-agent", ""), headers.get("cookie", ""), ""))
+        self._client = hashlib.blake2b(client.encode(), digest_size=16)
         self._request = request
         self._seen: Counter[bytes] = Counter()
 
     def for_event(self, params: RawEvent) -> str:
-        content = "\n".join(f"{name}={value}" for name, value in sorted(params.items()) if name not in RETRY_VARIES)
-        return self._id(b"event\n" + content.encode())
+        content = {name: value for name, value in params.items() if name not in RETRY_VARIES}
+        return self._id(b"event\n" + orjson.dumps(content, option=orjson.OPT_SORT_KEYS))
 
     def for_payload(self, part: str | None = None) -> str:
         """A bad row about the whole payload, or about one `part` of it (a malformed event's body)."""
@@ -42,7 +44,9 @@ class RecordIds:
         return self._id(b"payload\n" + (whole if part is None else part.encode()))
 
     def _id(self, content: bytes) -> str:
-        record = hashlib.blake2b(content + b"\n" + self._client, digest_size=16).digest()
-        self._seen[record] += 1
-        occurrence = hashlib.blake2b(record + b"%d" % self._seen[record], digest_size=16).digest()
-        return str(uuid.UUID(bytes=occurrence))
+        record = self._client.copy()
+        record.update(content)
+        key = record.digest()
+        self._seen[key] += 1
+        record.update(b"\n%d" % self._seen[key])  # the occurrence number within the request
+        return record.hexdigest()
