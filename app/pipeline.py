@@ -21,7 +21,7 @@ from app.formats import FORMATS, json_line
 from app.identity import Identity, IdentityPolicy
 from app.iglu import Registry
 from app.protocol import Protocol, parse_query
-from app.record_ids import RecordIds
+from app.record_ids import RecordIds, UnusedIds
 from app.redirect import redirect_event
 from app.request import REDIRECT_PATH, CollectorRequest
 from app.sinks.base import Record
@@ -53,6 +53,8 @@ class Pipeline:
         bad_limit: RecordLimit = unlimited,
     ) -> None:
         self.sink_name = sink_name
+        # Only JetStream de-duplicates by record id; other sinks are spared the digests.
+        self.record_ids = RecordIds if settings.sink == "nats" else UnusedIds
         self.good_limit, self.bad_limit = good_limit, bad_limit
         self.identity = IdentityPolicy(settings)
         self.protocol = Protocol(registry, settings.max_events_per_request)
@@ -91,7 +93,7 @@ class Pipeline:
                 frame.lineno,
             )
             row = self.badrows.internal_error(request, error, now_ms())
-            row_id = RecordIds(request, None).for_payload()
+            row_id = self.record_ids(request, None).for_payload()
             collected = Collected([], [Record(json_line(row), row_id, row_id)], None, False, Counter(generic_error=1))
             return self._fit(collected)
 
@@ -100,7 +102,7 @@ class Pipeline:
         identity = self.identity.resolve(request, now / 1000)
         if identity.do_not_track:
             return Collected([], [], None)
-        ids = RecordIds(request, identity.ip)
+        ids = self.record_ids(request, identity.ip)
         size = len(request.body) + len(request.query_string)
         if size > self.max_payload_bytes:
             row = self.badrows.size_violation(request, self.max_payload_bytes, size, now)

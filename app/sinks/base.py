@@ -9,7 +9,7 @@ from typing import Protocol
 @dataclass(frozen=True, slots=True)
 class Record:
     data: bytes  # one output line, without its newline
-    id: str  # de-duplication id: a digest of the record's sender and content (app/record_ids.py)
+    id: str  # de-duplication id: a digest of sender and content (app/record_ids.py); empty if unused
     key: str  # partition key: keeps one user's events in order on one partition
 
 
