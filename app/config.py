@@ -30,6 +30,7 @@ from app.request import STANDARD_ROUTES
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DOMAIN = re.compile(r"^[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\Z")
+HOST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*\.?\Z")  # underscores: container names
 HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 NATS_SCHEMES = ("nats", "tls", "ws", "wss")
 # A cookie's Expires is an HTTP date: its year has four digits.
@@ -210,7 +211,7 @@ class Settings(BaseSettings):
         except ValueError:
             pass
         # Numbers and dots (999.1.1.1) or colons are meant as an address, and are not a valid one.
-        if all(label.isdigit() for label in value.split(".")) or ":" in value or not DOMAIN.match(value):
+        if all(label.isdigit() for label in value.split(".")) or ":" in value or not HOST_NAME.match(value):
             raise ValueError(f"{value!r} is neither an IP address nor a host name")
         return value
 

@@ -45,6 +45,7 @@ BAD_SETTINGS = [
 GOOD_SETTINGS = [
     {},
     {"COLLECTOR_HOST": "localhost", "COLLECTOR_NAME": "collector-a"},
+    {"COLLECTOR_HOST": "project_collector_1"},
     {"COLLECTOR_HOST": "::1", "COLLECTOR_COOKIE_EXPIRATION_DAYS": "400"},
     {"COLLECTOR_SINK": "nats", "COLLECTOR_NATS_URL": "nats://nats:4222,tls://user:secret@10.0.0.2:4222"},
     {
