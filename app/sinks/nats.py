@@ -52,6 +52,7 @@ class NatsSink:
         self._jetstream: JetStreamContext | None = None
         self._failing = False
         self._stream_limit: int | None = None  # the stream's own max_msg_size, when it sets one
+        self._too_large = False  # the stream refused a record of the batch being written as too large
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"nats-{output}", daemon=True)
         self._thread.start()
@@ -105,6 +106,10 @@ class NatsSink:
 
     async def _on_error(self, error: Exception) -> None:
         log.warning("nats %s: %s", self.output, error)
+        if _too_large(error) and self._jetstream is not None:
+            # nats-py reports this refusal of an async publish here, and leaves its ack to time out.
+            self._too_large = True
+            self._stream_limit = await self._stream_max_msg_size(self._jetstream)  # sized for it from now on
 
     async def _on_disconnect(self) -> None:
         log.warning("nats %s disconnected; reconnecting", self.output)
@@ -133,8 +138,9 @@ class NatsSink:
         except MaxPayloadError as error:  # sized for a larger limit (the server's shrank): never fits
             raise Refused(f"nats {self.output}: {error}") from error
         except Exception as error:  # a broker error, or no acknowledgement in time
-            if isinstance(error, APIError) and error.err_code == MESSAGE_TOO_LARGE:  # the stream's limit shrank
-                raise Refused(f"nats {self.output}: {error}") from error
+            if self._too_large or _too_large(error):  # the stream's limit shrank below a record
+                self._too_large = False
+                raise Refused(f"nats {self.output}: a record exceeds the stream's max_msg_size") from error
             future.cancel()
             self._failing = True
             raise OSError(f"nats {self.output}: {type(error).__name__}: {error}") from error
@@ -176,3 +182,7 @@ class NatsSink:
                 log.warning("nats %s did not drain cleanly: %s", self.output, error)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+
+
+def _too_large(error: BaseException) -> bool:
+    return isinstance(error, APIError) and error.err_code == MESSAGE_TOO_LARGE

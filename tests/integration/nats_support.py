@@ -116,13 +116,15 @@ class NatsServer:
         finally:
             await client.close()
 
-    def create_stream(self, stream: str = STREAM, **config: Any) -> None:
-        """The stream as an operator made it before the collector started (its settings win)."""
+    def create_stream(self, stream: str = STREAM, *, update: bool = False, **config: Any) -> None:
+        """The stream as an operator makes it (before the collector starts, its settings win) or changes it."""
 
         async def create() -> None:
             client = await _connect(self.url)
             try:
-                await client.jetstream(timeout=5).add_stream(name=stream, subjects=[GOOD, BAD], **config)
+                jetstream = client.jetstream(timeout=5)
+                make = jetstream.update_stream if update else jetstream.add_stream
+                await make(name=stream, subjects=[GOOD, BAD], **config)
             finally:
                 await client.close()
 

@@ -82,7 +82,7 @@ SMALL_LIMIT = 8192  # nats-server max_payload for these tests; its default is 1 
 def big_page_view() -> dict[str, str]:
     """A valid page view whose enriched event is about 14 KB: every field within its atomic limit."""
     return page_view(
-        url="https://shop.example/" + "p" * 3000, page="t" * 1900, refr="https://ref.example/" + "r" * 3000
+        url="https://shop.example/" + "p" * 2900, page="t" * 1900, refr="https://ref.example/" + "r" * 3000
     )
 
 
@@ -121,6 +121,17 @@ def test_records_larger_than_the_streams_max_msg_size_become_size_violations_tha
     [row] = nats_server.records(BAD)
     assert row["schema"] == SIZE_VIOLATION and big_event["eid"] in row["data"]["payload"]
     assert row["data"]["failure"]["maximumAllowedSizeBytes"] < SMALL_LIMIT
+
+
+def test_a_stream_whose_limit_shrinks_refuses_once_then_the_retry_fits(nats_server, collector_factory):
+    collector = collector_factory(env=collector_env(nats_server))
+    assert post(collector.url, page_view()).status_code == 200
+    nats_server.create_stream(update=True, max_msg_size=SMALL_LIMIT)  # an operator tightens the stream
+    big_event = big_page_view()
+    assert post(collector.url, big_event).status_code == 503, "refused by the stream: not acknowledged"
+    assert post(collector.url, big_event).status_code == 200, "the tracker's retry is sized for the new limit"
+    [row] = nats_server.records(BAD)
+    assert row["schema"] == SIZE_VIOLATION and big_event["eid"] in row["data"]["payload"]
 
 
 def test_a_spooled_batch_the_server_refuses_for_good_is_set_aside(nats_server, collector_factory, tmp_path):
