@@ -15,16 +15,14 @@ from typing import Any
 
 from app.badrows import BadRows
 from app.clock import now_ms
-from app.config import Settings
 from app.enrich import Enricher
 from app.formats import FORMATS, json_line
 from app.identity import Identity, IdentityPolicy
-from app.iglu import Registry
 from app.protocol import Protocol, parse_query
+from app.record import Record
 from app.record_ids import RecordIds, UnusedIds
 from app.redirect import redirect_event
 from app.request import REDIRECT_PATH, CollectorRequest
-from app.sinks.base import Record
 
 log = logging.getLogger(__name__)
 RecordLimit = Callable[[], int | None]  # the sink's current message limit in bytes, None for none
@@ -43,36 +41,51 @@ class Collected:
     outcomes: Counter[str] = field(default_factory=Counter)  # good, or the bad-row type, per record
 
 
+@dataclass(frozen=True, slots=True)
+class Output:
+    """How good events are written and keyed (`max_payload_bytes`: above it, a size_violation)."""
+
+    output_format: str
+    partition_key: str
+    max_payload_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class SinkLimits:
+    """The sinks' message limits in bytes, asked per request (a broker's may change on reconnect);
+    a record larger than its sink's becomes a size_violation naming `sink`."""
+
+    sink: str
+    good: RecordLimit = unlimited
+    bad: RecordLimit = unlimited
+
+
 class Pipeline:
+    """The stages, built by the wiring, in the order a request meets them."""
+
     def __init__(
         self,
-        settings: Settings,
-        registry: Registry,
-        sink_name: str,
-        good_limit: RecordLimit = unlimited,
-        bad_limit: RecordLimit = unlimited,
+        identity: IdentityPolicy,
+        protocol: Protocol,
+        enricher: Enricher,
+        badrows: BadRows,
+        output: Output,
+        may_block: bool,
+        limits: SinkLimits,
+        record_ids: type[RecordIds] = UnusedIds,
     ) -> None:
-        self.sink_name = sink_name
-        # Only JetStream de-duplicates by record id; other sinks are spared the digests.
-        self.record_ids = RecordIds if settings.sink == "nats" else UnusedIds
-        self.good_limit, self.bad_limit = good_limit, bad_limit
-        self.identity = IdentityPolicy(settings)
-        self.protocol = Protocol(registry, settings.max_events_per_request)
-        self.enricher = Enricher(
-            registry,
-            settings.name,
-            sink_name,
-            self.identity.ip_mask,
-            max_entities=settings.max_entities_per_event,
-            max_json_depth=settings.max_json_depth,
-        )
-        self.badrows = BadRows(
-            settings.name, self.enricher.v_collector, self.identity.ip_mask, settings.client_ip_header
-        )
-        self.max_payload_bytes = settings.max_payload_bytes
-        self.format_event = FORMATS[settings.output_format]
-        self.partition_key = settings.partition_key
-        self.may_block = registry.may_block
+        self.identity = identity
+        self.protocol = protocol
+        self.enricher = enricher
+        self.badrows = badrows
+        self.max_payload_bytes = output.max_payload_bytes
+        self.format_event = FORMATS[output.output_format]
+        self.partition_key = output.partition_key
+        self.may_block = may_block  # a stage may wait on the network: keep `collect` off the event loop
+        self.sink_name = limits.sink
+        self.good_limit, self.bad_limit = limits.good, limits.bad
+        # Digests only where a sink de-duplicates by record id (UnusedIds: none to pay for).
+        self.record_ids = record_ids
 
     @staticmethod
     def redirect_target(request: CollectorRequest) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
@@ -19,6 +20,24 @@ HEALTH_PROBE_TIMEOUT_S = 2.0
 DEFAULT_MESSAGE_MAX_BYTES = 1_000_000  # librdkafka's default message.max.bytes
 # The producer counts key and protocol framing against message.max.bytes, not only the value.
 MESSAGE_OVERHEAD_BYTES = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaSettings:
+    """What the kafka sink reads of the settings (the same names)."""
+
+    kafka_bootstrap_servers: str
+    kafka_good_topic: str
+    kafka_bad_topic: str
+    kafka_producer_settings: dict[str, str]
+    sink_timeout_seconds: float
+
+
+def build(settings: KafkaSettings, output: str) -> KafkaSink:
+    topic = settings.kafka_good_topic if output == "good" else settings.kafka_bad_topic
+    return KafkaSink(
+        settings.kafka_bootstrap_servers, topic, settings.kafka_producer_settings, settings.sink_timeout_seconds
+    )
 
 
 class KafkaSink:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from dataclasses import dataclass
 
 import nats
 from nats.aio.client import Client
@@ -27,6 +28,28 @@ RECONNECT_WAIT_S = 1.0
 DEFAULT_MAX_PAYLOAD = 1024 * 1024  # nats-server's default, assumed until the server has said its own
 HEADERS_ROOM = 256  # the server counts the Nats-Msg-Id header against max_payload too
 MESSAGE_TOO_LARGE = 10054  # JetStream: the message exceeds the stream's max_msg_size
+
+
+@dataclass(frozen=True, slots=True)
+class NatsSettings:
+    """What the nats sink reads of the settings (the same names)."""
+
+    nats_url: str
+    nats_good_subject: str
+    nats_bad_subject: str
+    nats_stream: str | None
+    sink_timeout_seconds: float
+
+
+def build(settings: NatsSettings, output: str) -> NatsSink:
+    return NatsSink(
+        settings.nats_url,
+        settings.nats_good_subject if output == "good" else settings.nats_bad_subject,
+        output,
+        stream=settings.nats_stream,
+        stream_subjects=[settings.nats_good_subject, settings.nats_bad_subject],
+        ack_timeout_s=settings.sink_timeout_seconds,
+    )
 
 
 class NatsSink:
