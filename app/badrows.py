@@ -162,10 +162,15 @@ class BadRows:
             "expectation": f"a {request.method} payload of at most {maximum} bytes",
         }
         # Like Snowplow, keep a tenth of the limit: enough to find the sender, not the whole payload.
+        # The query is cut to that tenth, the body to what is left of it after the head; each is
+        # masked before it is cut, so that no address cut in two escapes the mask.
         keep = maximum // 10
-        head = f"{request.method} {request.path}?{request.query_string[: keep + MASK_MARGIN]}\n"
-        payload = head + request.body[: max(0, keep - len(head)) + MASK_MARGIN].decode("utf-8", "replace")
-        return self._row(SIZE_VIOLATION, failure, self.ip_mask.mask_text(payload)[:keep])
+        mask = self.ip_mask.mask_text
+        query = mask(request.query_string[: keep + MASK_MARGIN])[:keep]
+        head = f"{request.method} {mask(request.path)}?{query}\n"
+        room = max(0, keep - len(head))
+        body = mask(request.body[: room + MASK_MARGIN].decode("utf-8", "replace"))[:room]
+        return self._row(SIZE_VIOLATION, failure, head + body)
 
     def oversized_record(self, data: bytes, maximum: int, sink: str, now_ms: int) -> dict[str, Any]:
         """A record (an enriched event, or a bad row) larger than the sink's message limit, cut as

@@ -384,7 +384,7 @@ def test_records_larger_than_the_sinks_message_limit_become_size_violations_that
     registry, official, make_request, payload, output_format
 ):
     limit = 4000  # the sink's message limit, as a broker sink reports it
-    pipeline = Pipeline(Settings(output_format=output_format), registry, "nats", lambda: limit, lambda: limit)
+    pipeline = build_pipeline(Settings(output_format=output_format), registry, "nats", lambda: limit, lambda: limit)
     small, big = (
         {**PAGE_VIEW, "eid": KNOWN_ID},
         {**PAGE_VIEW, "page": "t" * 1900, "url": "https://a.example/" + "p" * 2900},
@@ -428,7 +428,7 @@ def test_anonymous_bad_rows_drop_the_headers_in_which_proxies_name_the_client(
 def test_with_ip_anonymisation_a_generic_error_masks_the_addresses_it_keeps(
     registry, official, make_request, monkeypatch
 ):
-    pipeline = Pipeline(Settings(ip_anonymise_octets=1), registry, "file")
+    pipeline = build_pipeline(Settings(ip_anonymise_octets=1), registry, "file")
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("a bug near 198.51.100.41")
