@@ -363,7 +363,7 @@ def sink_problems(settings: Settings) -> list[str]:
     try:
         module = importlib.import_module(EXTRAS[settings.sink])
     except ImportError:
-        return [f"COLLECTOR_SINK: the {settings.sink} sink needs its extra: pip install 'pycollector[{settings.sink}]'"]
+        return [missing_extra(settings.sink)]
     if settings.sink == "kafka" and settings.kafka_producer_settings:
         try:  # librdkafka checks names and values as it builds a producer; it connects to nothing yet
             module.Producer({**settings.kafka_producer_settings, "log_level": 0})
@@ -379,8 +379,18 @@ def _domain(value: str) -> str:
     return value
 
 
+def missing_extra(sink: str) -> str:
+    """The one line for a sink whose client library (its extra) is not installed: check-config says
+    it, and so does building the sink (app/wiring.py), rather than a traceback."""
+    return f"COLLECTOR_SINK: the {sink} sink needs its extra: pip install 'pycollector[{sink}]'"
+
+
 class ConfigError(Exception):
     """A setting is invalid; the message names it."""
+
+
+def invalid_configuration(problems: list[str]) -> ConfigError:
+    return ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -397,10 +407,10 @@ def load_settings(**overrides: Any) -> Settings:
         for problem in error.errors():
             name = ".".join(str(part) for part in problem["loc"]) or "settings"
             lines.append(f"COLLECTOR_{name.split('.')[0].upper()}: {problem['msg'].removeprefix('Value error, ')}")
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+        raise invalid_configuration(lines) from None
     except ValueError as error:  # e.g. a malformed TOML file
         raise ConfigError(f"config: {error}") from None
     problems = sink_problems(settings)
     if problems:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+        raise invalid_configuration(problems)
     return settings

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from app import __version__, schemas
 from app.badrows import BadRows
-from app.config import Settings
+from app.config import EXTRAS, Settings, invalid_configuration, missing_extra
 from app.enrich import Enricher
 from app.identity import IdentityPolicy, IdentitySettings
 from app.iglu import MissingSchemas, Registry, SchemaKey
@@ -109,15 +109,28 @@ def _http(settings: Settings, output: str) -> Sink:
     return http.build(settings_view(http.HttpSettings, settings), output)
 
 
-def _nats(settings: Settings, output: str) -> Sink:
-    from app.sinks import nats  # optional dependency (the nats extra): imported only when chosen
+def _without_extra(sink: str, error: ImportError) -> None:
+    """A sink whose client library is not installed stops start-up with check-config's one line
+    naming the extra, not a traceback; any other import error is left to rise as it is."""
+    if (error.name or "").split(".")[0] == EXTRAS[sink]:
+        raise invalid_configuration([missing_extra(sink)]) from None
 
+
+def _nats(settings: Settings, output: str) -> Sink:
+    try:
+        from app.sinks import nats  # optional dependency (the nats extra): imported only when chosen
+    except ImportError as error:
+        _without_extra("nats", error)
+        raise
     return nats.build(settings_view(nats.NatsSettings, settings), output)
 
 
 def _kafka(settings: Settings, output: str) -> Sink:
-    from app.sinks import kafka  # optional dependency (the kafka extra): imported only when chosen
-
+    try:
+        from app.sinks import kafka  # optional dependency (the kafka extra): imported only when chosen
+    except ImportError as error:
+        _without_extra("kafka", error)
+        raise
     return kafka.build(settings_view(kafka.KafkaSettings, settings), output)
 
 
