@@ -150,7 +150,8 @@ class Pipeline:
 
     def _fit(self, collected: Collected) -> Collected:
         """Records larger than their sink's message limit become size_violation bad rows that fit:
-        a broker would refuse them for good, and every retry of the request with them."""
+        a broker would refuse them for good, and every retry of the request with them
+        (docs/behaviour.md#sinks)."""
         good_limit, bad_limit = self.good_limit(), self.bad_limit()
         if good_limit is not None and any(len(record.data) > good_limit for record in collected.good):
             fitting = [record for record in collected.good if len(record.data) <= good_limit]

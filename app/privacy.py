@@ -3,6 +3,8 @@
 `anonymise` is the one masking rule (the IP anonymisation enrichment uses it too); `IpMask` applies
 it with the configured widths to an address field, and to every address inside free text (a raw
 body, a header, a query string kept in a bad row), so that no stored byte holds a full address.
+
+The contract: docs/behaviour.md#anonymisation.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ and what it holds (an event's parameters, or the payload of a bad row), leaving 
 one parameter a tracker rewrites when it retries. Identical records within one request are told
 apart by their occurrence number, which a retry of the same request repeats. What stays the
 same is a natural duplicate, stored once; distinct events that reuse one `eid` all keep theirs.
+
+The contract: docs/behaviour.md#sinks.
 """
 
 from __future__ import annotations
