@@ -25,7 +25,7 @@ LAYERS = {
         "worker_lifetime",
     },
     "iglu": {"iglu_remote", "iglu"},
-    "pipeline": {"protocol", "identity", "enrich", "badrows", "formats", "redirect", "pipeline"},
+    "pipeline": {"protocol", "identity", "enrich", "badrows", "formats", "redirect", "record_ids", "pipeline"},
     "delivery": {"batching", "sinks"},
     "settings": {"config"},
     "micro": {"micro"},
