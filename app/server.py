@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse, Response
 
-from app import __version__
+from app import __version__, build
 from app.batching import Batcher
 from app.config import Settings, load_settings
 from app.metrics import Metrics
@@ -21,6 +22,8 @@ from app.wiring import build_pipeline, build_registry, build_sinks, check_schema
 from app.worker_lifetime import follow_parent
 
 ROBOTS = "User-agent: *\nDisallow: /\n"
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None = None) -> TrackingRoutes:
@@ -47,6 +50,7 @@ def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         follow_parent()
+        log.info("pipeline %s", build.describe())
         batcher.start()
         # Every worker reports its sinks' health from the start, not only after a write; asking a
         # broker can take a while, so not on the event loop.

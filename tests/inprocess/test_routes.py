@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 
 import orjson
 import pytest
@@ -193,15 +194,21 @@ async def test_head_on_the_pixel_sends_its_length_but_no_bytes(service):
 async def test_with_a_remote_registry_events_are_collected_off_the_event_loop(service, monkeypatch):
     """A lookup over the network may block: it must not stall every other request."""
     pipeline = service.app.pipeline
-    collect, threads = pipeline.collect, []
+    registry = pipeline.enricher.registry  # plain Python in either build: where the lookup would block
+    check, threads = registry.check_self_describing, []
 
-    def collect_noting_the_thread(request):
+    def check_noting_the_thread(*args):
         threads.append(threading.current_thread())
-        return collect(request)
+        return check(*args)
 
     monkeypatch.setattr(pipeline, "may_block", True)
-    monkeypatch.setattr(pipeline, "collect", collect_noting_the_thread)
-    response = await service.client.get("/i", params=page_view())
+    monkeypatch.setattr(registry, "check_self_describing", check_noting_the_thread)
+    page = {
+        "schema": "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0",
+        "data": {"id": str(uuid.uuid4())},
+    }
+    contexts = {"schema": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0", "data": [page]}
+    response = await service.client.get("/i", params=page_view(co=orjson.dumps(contexts).decode()))
 
     assert response.status_code == 200
     assert len(service.good.records) == 1

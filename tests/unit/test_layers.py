@@ -11,6 +11,7 @@ APP = Path(__file__).resolve().parents[2] / "app"
 LAYERS = {
     "base": {
         "app",
+        "build",
         "clock",
         "ids",
         "request",
