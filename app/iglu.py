@@ -22,6 +22,7 @@ import orjson
 from app.clock import iso_now
 from app.ids import UUID_PATTERN
 from app.iglu_remote import RemoteRepository
+from app.linear_regex import compile_linear
 
 # \Z, not $: `$` also matches before a final newline, so "<uuid>\n" or "iglu:...\n" would pass.
 IGLU_URI = re.compile(
@@ -257,7 +258,7 @@ class Registry:
     def compile(schema: dict[str, Any]) -> Callable[[Any], Any]:
         # Iglu's meta-schema URI would make fastjsonschema pick the newest draft; Iglu schemas are draft 4.
         draft4 = {**schema, "$schema": DRAFT4}
-        return fastjsonschema.compile(draft4, handlers=_NoRemoteRefs(), formats={"uuid": UUID_PATTERN}, fast_fail=False)
+        return compile_linear(draft4, handlers=_NoRemoteRefs(), formats={"uuid": UUID_PATTERN}, fast_fail=False)
 
     def validate(self, key: SchemaKey, data: Any) -> Message | None:
         """None when `data` is valid against `key`, else an IgluError message."""

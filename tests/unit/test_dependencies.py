@@ -15,6 +15,7 @@ DISTRIBUTIONS = {
     "prometheus_client": "prometheus-client",
     "nats": "nats-py",
     "confluent_kafka": "confluent-kafka",
+    "re2": "google-re2",
 }
 OPTIONAL = {"nats": "nats", "confluent_kafka": "kafka"}  # imported only when that sink is chosen: an extra
 
