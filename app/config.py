@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     # Sizes
     max_payload_bytes: int = Field(1024 * 1024, ge=1, description="above it: a size_violation bad row")
     drop_payload_bytes: int = Field(2 * 1024 * 1024, ge=1, description="above it: 413, nothing recorded")
+    max_gzip_members: int = Field(
+        64, ge=1, description="a gzip body of more members (one is usual): 400, nothing recorded"
+    )
 
     # Routes and CORS
     custom_paths: dict[str, str] = Field(
@@ -140,6 +143,23 @@ class Settings(BaseSettings):
         20480, ge=256, description="longer path and query string: 414, nothing recorded"
     )
     max_header_bytes: int = Field(40960, ge=1024, description="larger request headers: 431, nothing recorded")
+
+    # Connections: LB-like timeouts (see the README's Limits section for why these values)
+    idle_timeout_seconds: int = Field(
+        65, ge=1, description="close a keep-alive connection idle this long (longer than a LB's 60 s)"
+    )
+    header_timeout_seconds: float = Field(
+        60.0, gt=0, description="a request head not complete this long after it began: connection closed"
+    )
+    body_timeout_seconds: float = Field(
+        60.0, gt=0, description="a request body not complete this long after its head: connection closed"
+    )
+    max_connections: int = Field(
+        10000, ge=1, description="more open connections: a new one is closed at once (capped by open-file limit)"
+    )
+    shutdown_timeout_seconds: int = Field(
+        30, ge=1, description="on stop, longest wait for requests still being answered"
+    )
     max_events_per_request: int = Field(1000, ge=1, description="more events in one POST: the payload is a bad row")
     max_entities_per_event: int = Field(100, ge=1, description="more entities on one event: the event is a bad row")
     max_json_depth: int = Field(

@@ -31,6 +31,9 @@ PIXEL = base64.b64decode("R0lGODlhAQABAPAAAP///wAAACH5BAUAAAAALAAAAAABAAEAAAICRA
 NO_CACHE = (b"cache-control", b"no-cache, no-store, must-revalidate")
 PIXEL_HEADERS = [(b"content-type", b"image/gif"), NO_CACHE]
 TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
+GZIP_WINDOW_BYTES = 4096  # the first slice of the body a gzip member is fed; doubled while it lasts
+OVERLOADED = b"not stored, retry later: too much is waiting for storage"
+SINK_UNAVAILABLE = b"not stored, retry later: the sink is unavailable"
 URL_RESERVED = ":/?#[]@!$&'()*+,;=%~"  # left as they are in a Location header
 ALLOWED_METHODS = {
     TP2_PATH: ("GET", "HEAD", "POST"),
@@ -62,9 +65,11 @@ class TrackingRoutes:
         self.metrics = metrics
         self.routes = {**{path: path for path in STANDARD_ROUTES}, **settings.custom_paths}
         self.drop_bytes = settings.drop_payload_bytes
+        self.max_gzip_members = settings.max_gzip_members
         self.max_request_line = settings.max_request_line_bytes
         self.max_header_bytes = settings.max_header_bytes
-        self.retry_after = str(settings.retry_after_seconds).encode()
+        self._retry_later = TEXT + [(b"retry-after", str(settings.retry_after_seconds).encode())]
+        self.receiving_bytes = 0  # bodies being received, counted against the in-flight bound
         self.redirect_enabled = settings.redirect_enabled
         self.redirect_hosts = frozenset(settings.redirect_domains)
         self.allowed_origins = frozenset(settings.cors_allowed_origins)
@@ -88,7 +93,9 @@ class TrackingRoutes:
             return
         except Rejected as rejected:
             status, response_headers, body = rejected.status, cors + TEXT, str(rejected).encode()
-            if status == 413:  # the rest of the body was never read: the connection cannot be reused
+            if status == 503:  # bodies being received are past the in-flight bound
+                response_headers = cors + self._retry_later
+            if status in (413, 503):  # the rest of the body was never read: the connection cannot be reused
                 response_headers.append((b"connection", b"close"))
         self.metrics.request(route, status)
         length = str(len(PIXEL) if body is None else len(body)).encode()
@@ -138,8 +145,10 @@ class TrackingRoutes:
             collected = self.pipeline.collect(request)
         try:
             await self.batcher.store(collected.good, collected.bad)
-        except (Overloaded, SinkUnavailable) as why:
-            return 503, cors + TEXT + [(b"retry-after", self.retry_after)], f"not stored, retry later: {why}".encode()
+        except Overloaded:
+            return 503, cors + self._retry_later, OVERLOADED
+        except SinkUnavailable:  # why is logged; the answer names no server path or broker address
+            return 503, cors + self._retry_later, SINK_UNAVAILABLE
         self.metrics.stored(collected.outcomes, collected.anonymous)
 
         answer = list(cors)
@@ -158,23 +167,33 @@ class TrackingRoutes:
             raise Rejected(431, f"request headers larger than {self.max_header_bytes} bytes: nothing recorded")
 
     async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
+        """The whole body, while it fits the drop limit and, with what waits for storage, the in-flight
+        bound: a body being received holds memory as much as a record waiting for its batch."""
         too_large = Rejected(413, f"request body larger than {self.drop_bytes} bytes: nothing recorded")
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.drop_bytes:
             raise too_large
+        held = int(declared) if declared.isdigit() else 0
+        self._hold(held)
         chunks = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ClientGone  # a partial body is not a payload: record nothing
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.drop_bytes:
-                raise too_large
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientGone  # a partial body is not a payload: record nothing
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.drop_bytes:
+                    raise too_large
+                if size > held:  # sent without a length (chunked), or more than it said
+                    self._hold(size - held)
+                    held = size
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+        finally:
+            self.receiving_bytes -= held
         body = b"".join(chunks)
         encoding = headers.get("content-encoding", "identity").strip().lower()
         if encoding == "gzip":
@@ -183,23 +202,40 @@ class TrackingRoutes:
             raise Rejected(415, f"unsupported Content-Encoding {encoding}: send gzip or none")
         return body
 
+    def _hold(self, size: int) -> None:
+        """Count `size` more bytes of body as received; past the in-flight bound, a 503."""
+        if size and self.receiving_bytes + size + self.batcher.inflight_bytes > self.batcher.inflight_max_bytes:
+            raise Rejected(503, OVERLOADED.decode())
+        self.receiving_bytes += size
+
     def _gunzip(self, body: bytes, too_large: Rejected) -> bytes:
-        """Inflate every gzip member, holding the result to the drop limit: a zip bomb is a 413,
-        not an out-of-memory."""
-        inflated = b""
-        rest = body
-        while rest:
+        """Inflate every gzip member, holding the result to the drop limit (a zip bomb is a 413, not an
+        out-of-memory) and the members to their bound. Each member is fed a growing window of the body,
+        so what zlib copies aside past a member's end is about that member's size: linear in the body."""
+        inflated: list[bytes] = []
+        size = position = members = 0
+        view = memoryview(body)
+        while position < len(body):
+            members += 1
+            if members > self.max_gzip_members:
+                raise Rejected(400, f"body has more than {self.max_gzip_members} gzip members")
             inflater = zlib.decompressobj(wbits=31)
-            try:
-                inflated += inflater.decompress(rest, self.drop_bytes + 1 - len(inflated))
-            except zlib.error as error:
-                raise Rejected(400, f"body is not valid gzip: {error}") from None
-            if len(inflated) > self.drop_bytes or inflater.unconsumed_tail:
-                raise too_large
-            if not inflater.eof:
-                raise Rejected(400, "body is not valid gzip: truncated")
-            rest = inflater.unused_data  # a second member follows (gzip allows several)
-        return inflated
+            window = GZIP_WINDOW_BYTES
+            while not inflater.eof:
+                if position >= len(body):
+                    raise Rejected(400, "body is not valid gzip: truncated")
+                chunk = view[position : position + window]
+                try:
+                    data = inflater.decompress(chunk, self.drop_bytes + 1 - size)
+                except zlib.error as error:
+                    raise Rejected(400, f"body is not valid gzip: {error}") from None
+                size += len(data)
+                if size > self.drop_bytes or inflater.unconsumed_tail:
+                    raise too_large
+                inflated.append(data)
+                position += len(chunk) - len(inflater.unused_data)
+                window *= 2
+        return b"".join(inflated)
 
     def _cors(self, headers: dict[str, str]) -> Headers:
         origin = headers.get("origin", "").split(" ", 1)[0]
@@ -221,11 +257,8 @@ def _location(target: str) -> bytes:
 
 
 def _headers(scope: Scope) -> dict[str, str]:
-    headers: dict[str, str] = {}
+    """Repeated headers joined once at the end (not value by value, which is quadratic)."""
+    values: dict[str, list[str]] = {}
     for raw_name, raw_value in scope["headers"]:
-        name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
-        if name in headers:
-            value = headers[name] + ("; " if name == "cookie" else ", ") + value
-        headers[name] = value
-    return headers
+        values.setdefault(raw_name.decode("latin-1").lower(), []).append(raw_value.decode("latin-1"))
+    return {name: ("; " if name == "cookie" else ", ").join(parts) for name, parts in values.items()}
