@@ -29,6 +29,8 @@ from app.config import Settings, load_settings
 
 # asyncio reads up to 256 KiB at a time: a read holding the end of a head may carry that much body.
 READ_SLACK_BYTES = 256 * 1024
+# After refusing a request, what the client still sends is read and dropped this long.
+LINGER_SECONDS = 2.0
 # Descriptors kept for files, sinks and sockets other than client connections.
 RESERVED_DESCRIPTORS = 64
 
@@ -178,9 +180,15 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self._refuse(431, "Request Header Fields Too Large", message)
 
     def _refuse(self, status: int, reason: str, message: str) -> None:
+        """Answer, then read and drop what the client is still sending for a moment before closing:
+        closing with unread bytes makes the kernel reset the connection, and the client may never
+        read the answer."""
         self._refused = True
+        self._disarm()
         self.transport.write(_answer(status, reason, f"{message} bytes: nothing recorded"))
-        self._close()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self._timer = self.loop.call_later(LINGER_SECONDS, self._close)
 
     def _close(self) -> None:
         self._refused = True
