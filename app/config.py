@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     http_backoff_seconds: float = Field(
         0.2, ge=0, description="http sink: wait before the first retry, doubled each time"
     )
+    http_batch_deadline_seconds: float = Field(
+        10.0, gt=0, description="http sink: longest one batch may take, every attempt and wait included"
+    )
     spool_dir: Path | None = Field(
         None, description="remote sinks: keep batches here while the sink is down (off when unset)"
     )

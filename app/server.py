@@ -71,7 +71,15 @@ def _sink(settings: Settings, output: str) -> Sink:
         return StdoutSink()
     if settings.sink == "http":
         url = settings.http_good_url if good else settings.http_bad_url
-        return HttpSink(url, settings.sink_timeout_seconds, settings.http_attempts, settings.http_backoff_seconds)
+        # With a spool, a failed batch goes to disk at once and the spool retries it in the background.
+        attempts = 1 if settings.spool_dir is not None else settings.http_attempts
+        return HttpSink(
+            url,
+            settings.sink_timeout_seconds,
+            attempts,
+            settings.http_backoff_seconds,
+            settings.http_batch_deadline_seconds,
+        )
     if settings.sink == "nats":
         from app.sinks.nats import NatsSink  # optional dependency: imported only when chosen
 

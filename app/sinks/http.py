@@ -6,9 +6,13 @@ inside one write; if every attempt fails the batch fails, and its requests get a
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
+import socket
+import threading
 import time
+from typing import Any
 
 import httpx
 
@@ -19,25 +23,70 @@ RETRIED_STATUSES = frozenset({408, 429})
 PROBE_INTERVAL_S = 1.0
 
 
+class DeadlineClient:
+    """An HTTP client whose every request ends by a deadline, whatever the server does.
+
+    httpx's timeouts bound each read, so a server that trickles its answer a byte at a time could
+    hold a request for ever. Here one connection at a time is used, its socket is noted when it
+    opens, and a timer shuts that socket down at the deadline: the blocked read returns and the
+    request fails like any broken connection.
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        self.client = httpx.Client(timeout=timeout_s, limits=httpx.Limits(max_connections=1))
+        self._socket: socket.socket | None = None
+        self._lock = threading.Lock()  # one request at a time: the noted socket is the one in use
+
+    def request(self, method: str, url: str, deadline_s: float, **kwargs: Any) -> httpx.Response:
+        with self._lock:
+            timer = threading.Timer(deadline_s, self._cut)
+            timer.start()
+            try:
+                return self.client.request(method, url, extensions={"trace": self._note_socket}, **kwargs)
+            finally:
+                timer.cancel()
+
+    def _note_socket(self, event: str, info: dict[str, Any]) -> None:
+        if event == "connection.connect_tcp.complete":
+            self._socket = info["return_value"].get_extra_info("socket")
+
+    def _cut(self) -> None:
+        if self._socket is not None:
+            with contextlib.suppress(OSError):  # already closed
+                self._socket.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.client.close()
+
+
 class HttpSink:
     name = "http"
 
-    def __init__(self, url: str, timeout_s: float, attempts: int, backoff_s: float) -> None:
+    def __init__(self, url: str, timeout_s: float, attempts: int, backoff_s: float, deadline_s: float) -> None:
         self.url = url
         self.attempts = attempts
         self.backoff_s = backoff_s
-        self.client = httpx.Client(timeout=timeout_s)
+        self.deadline_s = deadline_s
+        self.probe_deadline_s = min(timeout_s, deadline_s)
+        self.client = DeadlineClient(timeout_s)
+        self.probe = DeadlineClient(timeout_s)  # health checks run beside writes, on their own connection
         self._failing = True  # until the receiver has answered once: /sink-health stays 503 at start
         self._probed_at = float("-inf")
 
     def write(self, records: list[Record]) -> None:
+        """One batch, every attempt and wait included, within the batch deadline."""
         if not records:
             return
+        deadline = time.monotonic() + self.deadline_s
         body = gzip.compress(b"".join(record.data + b"\n" for record in records), compresslevel=5)
         headers = {"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"}
-        for attempt in range(1, self.attempts + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             try:
-                response = self.client.post(self.url, content=body, headers=headers)
+                response = self.client.request(
+                    "POST", self.url, deadline - time.monotonic(), content=body, headers=headers
+                )
             except httpx.HTTPError as error:
                 problem = f"{type(error).__name__}: {error}"
             else:
@@ -48,10 +97,12 @@ class HttpSink:
                 if response.status_code < 500 and response.status_code not in RETRIED_STATUSES:
                     self._failing = True
                     raise Refused(f"http sink {self.url}: {problem}: the receiver refuses this batch")
-            if attempt < self.attempts:
-                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+            pause = self.backoff_s * 2 ** (attempt - 1)
+            if attempt >= self.attempts or time.monotonic() + pause >= deadline:
+                break
+            time.sleep(pause)
         self._failing = True
-        raise OSError(f"http sink {self.url}: {problem} after {attempt} attempt(s)")
+        raise OSError(f"http sink {self.url}: {problem} after {attempt} attempt(s) in {self.deadline_s} s at most")
 
     def healthy(self) -> bool:
         """Asks the receiver (at most once a second): with no traffic, a failure or a recovery
@@ -60,7 +111,7 @@ class HttpSink:
         if now - self._probed_at >= PROBE_INTERVAL_S:
             self._probed_at = now
             try:
-                status = self.client.head(self.url).status_code
+                status = self.probe.request("HEAD", self.url, self.probe_deadline_s).status_code
                 # 501: the receiver is up but has no HEAD (a POST-only endpoint). Counting it as
                 # failing kept /sink-health at 503 from start, so no traffic ever came to heal it.
                 self._failing = status >= 500 and status != 501
@@ -73,3 +124,4 @@ class HttpSink:
 
     def close(self) -> None:
         self.client.close()
+        self.probe.close()
