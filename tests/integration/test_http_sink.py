@@ -96,21 +96,11 @@ class Receiver:
                 if mode == "drop":
                     self.close_connection = True  # hang up without a status line
                 elif mode == "trickle":
-                    self._trickle()
+                    self.close_connection = True
+                    _trickle(self.wfile, receiver)
                 else:
                     self._answer(500)
                 return True
-
-            def _trickle(self) -> None:
-                """The sick receiver under test: a byte every 0.2 s, until the sink hangs up."""
-                self.close_connection = True
-                try:
-                    while receiver.mode == "trickle":
-                        self.wfile.write(b"H")
-                        self.wfile.flush()
-                        time.sleep(0.2)
-                except OSError:
-                    pass
 
             def _answer(self, status: int) -> None:
                 self.send_response(status)
@@ -132,6 +122,17 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _trickle(out, receiver: Receiver) -> None:
+    """The sick receiver under test: a byte every 0.2 s, until the sink hangs up."""
+    try:
+        while receiver.mode == "trickle":
+            out.write(b"H")
+            out.flush()
+            time.sleep(0.2)
+    except OSError:
+        pass
 
 
 @pytest.fixture
