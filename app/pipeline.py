@@ -39,6 +39,7 @@ class Collected:
 
 class Pipeline:
     def __init__(self, settings: Settings, registry: Registry, sink_name: str) -> None:
+        self.registry = registry
         self.identity = IdentityPolicy(settings)
         self.protocol = Protocol(registry, settings.max_events_per_request)
         self.enricher = Enricher(

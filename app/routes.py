@@ -16,8 +16,9 @@ from urllib.parse import quote
 from app.batching import Batcher, Overloaded, SinkUnavailable
 from app.clock import now_ms
 from app.config import Settings
+from app.iglu import WAIT_MARGIN_S
 from app.metrics import Metrics
-from app.pipeline import Pipeline
+from app.pipeline import Collected, Pipeline
 from app.redirect import check_target
 from app.request import REDIRECT_PATH, STANDARD_ROUTES, TP2_PATH, CollectorRequest
 
@@ -139,10 +140,7 @@ class TrackingRoutes:
             if problem:
                 raise Rejected(400, problem)
 
-        if self.pipeline.may_block:  # a remote registry lookup must not stall every other request
-            collected = await asyncio.to_thread(self.pipeline.collect, request)
-        else:
-            collected = self.pipeline.collect(request)
+        collected = await self._collect(request)
         try:
             await self.batcher.store(collected.good, collected.bad)
         except Overloaded:
@@ -159,6 +157,23 @@ class TrackingRoutes:
         if method == "POST":
             return 200, answer + TEXT, b"ok"
         return 200, answer + PIXEL_HEADERS, None if method == "HEAD" else PIXEL
+
+    async def _collect(self, request: CollectorRequest) -> Collected:
+        """The pipeline runs on the event loop and never waits on a remote registry: a run that meets
+        lookups still running is thrown away, the lookups are awaited (each has its deadline), and
+        the request runs again with their answers. Requests that need no lookup never wait."""
+        if not self.pipeline.may_block:
+            return self.pipeline.collect(request)
+        registry = self.pipeline.registry
+        with registry.deferring() as deferred:
+            collected = self.pipeline.collect(request)
+        if not deferred.lookups:
+            return collected
+        await asyncio.wait(
+            [asyncio.wrap_future(lookup) for lookup in deferred.lookups], timeout=registry.deadline_s + WAIT_MARGIN_S
+        )
+        with registry.deferring(give_up=True):
+            return self.pipeline.collect(request)
 
     def _check_sizes(self, scope: Scope) -> None:
         if len(scope.get("raw_path") or b"") + len(scope["query_string"]) > self.max_request_line:

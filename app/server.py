@@ -47,6 +47,7 @@ def build_registry(settings: Settings) -> Registry:
         cache_size=settings.iglu_cache_size,
         ttl_s=settings.iglu_cache_ttl_seconds,
         negative_ttl_s=settings.iglu_negative_ttl_seconds,
+        deadline_s=settings.iglu_timeout_seconds,
     )
 
 

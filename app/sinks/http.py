@@ -6,57 +6,18 @@ inside one write; if every attempt fails the batch fails, and its requests get a
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import logging
-import socket
-import threading
 import time
-from typing import Any
 
 import httpx
 
+from app.deadline_http import DeadlineClient
 from app.sinks.base import Record, Refused
 
 log = logging.getLogger(__name__)
 RETRIED_STATUSES = frozenset({408, 429})
 PROBE_INTERVAL_S = 1.0
-
-
-class DeadlineClient:
-    """An HTTP client whose every request ends by a deadline, whatever the server does.
-
-    httpx's timeouts bound each read, so a server that trickles its answer a byte at a time could
-    hold a request for ever. Here one connection at a time is used, its socket is noted when it
-    opens, and a timer shuts that socket down at the deadline: the blocked read returns and the
-    request fails like any broken connection.
-    """
-
-    def __init__(self, timeout_s: float) -> None:
-        self.client = httpx.Client(timeout=timeout_s, limits=httpx.Limits(max_connections=1))
-        self._socket: socket.socket | None = None
-        self._lock = threading.Lock()  # one request at a time: the noted socket is the one in use
-
-    def request(self, method: str, url: str, deadline_s: float, **kwargs: Any) -> httpx.Response:
-        with self._lock:
-            timer = threading.Timer(deadline_s, self._cut)
-            timer.start()
-            try:
-                return self.client.request(method, url, extensions={"trace": self._note_socket}, **kwargs)
-            finally:
-                timer.cancel()
-
-    def _note_socket(self, event: str, info: dict[str, Any]) -> None:
-        if event == "connection.connect_tcp.complete":
-            self._socket = info["return_value"].get_extra_info("socket")
-
-    def _cut(self) -> None:
-        if self._socket is not None:
-            with contextlib.suppress(OSError):  # already closed
-                self._socket.shutdown(socket.SHUT_RDWR)
-
-    def close(self) -> None:
-        self.client.close()
 
 
 class HttpSink:
