@@ -30,6 +30,9 @@ VENDOR = "com.snowplowanalytics.snowplow"
 ANONYMOUS_DROPS = frozenset({"cookie", "x-forwarded-for", "x-real-ip", "forwarded"})
 PARAMETER_VALUE_CAP = 512
 HEADER_CAP = 8192
+# All header lines of one bad row together: a bad row per event repeats them, so they are what
+# multiplies a request's size most.
+HEADERS_TOTAL_CAP = 8192
 # More caps of the official schemas (collector payload and raw event alike): a longer value
 # would make the bad row itself invalid.
 CONTENT_TYPE_CAP = 256
@@ -41,7 +44,15 @@ TEXT_INTEGERS = frozenset({"txn_id"})
 
 
 class BadRows:
-    def __init__(self, collector_name: str, v_collector: str, ip_mask: IpMask, client_ip_header: str | None) -> None:
+    def __init__(
+        self,
+        collector_name: str,
+        v_collector: str,
+        ip_mask: IpMask,
+        client_ip_header: str | None,
+        max_lengths: dict[str, int] | None = None,
+    ) -> None:
+        self.max_lengths = max_lengths or {}  # atomic fields: what a partial event keeps of each
         self.processor = {"artifact": collector_name, "version": __version__}
         self.collector = v_collector[:32]
         self.ip_mask = ip_mask
@@ -93,7 +104,7 @@ class BadRows:
             **self._context(request, identity),
             "userId": identity.network_userid,
         }
-        payload = {"enriched": _flat_enriched(enriched), "raw": raw}
+        payload = {"enriched": _flat_enriched(enriched, self.max_lengths), "raw": raw}
         return self._row(SCHEMA_VIOLATIONS, {"timestamp": iso_from_ms(now_ms), "messages": messages}, payload)
 
     def _parameters(self, pairs: Any) -> list[dict[str, str]]:
@@ -111,7 +122,13 @@ class BadRows:
     def _context(self, request: CollectorRequest, identity: Identity) -> dict[str, Any]:
         """What the collector saw of the request, less what anonymisation forbids."""
         drop = self.identifying if identity.anonymous else self.always_dropped
-        headers = [f"{name}: {value}"[:HEADER_CAP] for name, value in request.headers.items() if name not in drop]
+        headers = []
+        room = HEADERS_TOTAL_CAP
+        for name, value in request.headers.items():
+            if name not in drop and room > 0:
+                line = f"{name}: {value}"[: min(HEADER_CAP, room)]
+                headers.append(line)
+                room -= len(line)
         return {
             "hostname": _cap(request.hostname, URI_CAP),
             "timestamp": iso_from_ms(request.received_ms),
@@ -121,12 +138,14 @@ class BadRows:
             "headers": headers,
         }
 
-    def size_violation(self, request: CollectorRequest, maximum: int, actual: int, now_ms: int) -> dict[str, Any]:
+    def size_violation(
+        self, request: CollectorRequest, maximum: int, actual: int, now_ms: int, expectation: str | None = None
+    ) -> dict[str, Any]:
         failure = {
             "timestamp": iso_from_ms(now_ms),
             "maximumAllowedSizeBytes": maximum,
             "actualSizeBytes": actual,
-            "expectation": f"a {request.method} payload of at most {maximum} bytes",
+            "expectation": expectation or f"a {request.method} payload of at most {maximum} bytes",
         }
         # Like Snowplow, keep a tenth of the limit: enough to find the sender, not the whole payload.
         keep = maximum // 10
@@ -149,10 +168,13 @@ def _cap(value: str | None, limit: int) -> str | None:
     return value[:limit] if value is not None else None
 
 
-def _flat_enriched(event: dict[str, Any]) -> dict[str, Any]:
-    """The partial event as the bad-row schema types it: JSON columns as text, flags as 0/1, decimals as text."""
+def _flat_enriched(event: dict[str, Any], max_lengths: dict[str, int]) -> dict[str, Any]:
+    """The partial event as the bad-row schema types it: JSON columns as text, flags as 0/1, decimals as
+    text; a text longer than its atomic field is cut to it (its failure says how long it was)."""
     flat: dict[str, Any] = {}
     for name, value in event.items():
+        if isinstance(value, str) and len(value) > max_lengths.get(name, len(value)):
+            value = value[: max_lengths[name]]
         if isinstance(value, bool):
             value = int(value)
         elif isinstance(value, float):

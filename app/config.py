@@ -123,6 +123,11 @@ class Settings(BaseSettings):
     # Sizes
     max_payload_bytes: int = Field(1024 * 1024, ge=1, description="above it: a size_violation bad row")
     drop_payload_bytes: int = Field(2 * 1024 * 1024, ge=1, description="above it: 413, nothing recorded")
+    max_bad_bytes_per_request: int = Field(
+        4 * 1024 * 1024,
+        ge=64 * 1024,
+        description="bad rows one request may write; past it they become one size_violation",
+    )
     max_gzip_members: int = Field(
         64, ge=1, description="a gzip body of more members (one is usual): 400, nothing recorded"
     )

@@ -51,9 +51,14 @@ class Pipeline:
             max_json_depth=settings.max_json_depth,
         )
         self.badrows = BadRows(
-            settings.name, self.enricher.v_collector, self.identity.ip_mask, settings.client_ip_header
+            settings.name,
+            self.enricher.v_collector,
+            self.identity.ip_mask,
+            settings.client_ip_header,
+            self.enricher.max_lengths,
         )
         self.max_payload_bytes = settings.max_payload_bytes
+        self.max_bad_bytes = settings.max_bad_bytes_per_request
         self.format_event = FORMATS[settings.output_format]
         self.partition_key = settings.partition_key
         self.may_block = registry.may_block
@@ -96,6 +101,13 @@ class Pipeline:
             return Collected([], bad, identity.set_cookie, identity.anonymous, Counter(size_violation=1))
 
         parsed = self.protocol.parse(request)
+        if parsed.events and request.method == "POST":
+            # The query string is merged into every event of the batch: count it that often.
+            size = len(request.body) + len(request.query_string) * len(parsed.events)
+            if size > self.max_payload_bytes:
+                row = self.badrows.size_violation(request, self.max_payload_bytes, size, now)
+                bad = [self._payload_record(row, request, identity)]
+                return Collected([], bad, identity.set_cookie, identity.anonymous, Counter(size_violation=1))
         if request.path == REDIRECT_PATH:  # the route checked the target before calling
             parsed.events = [redirect_event(params, params["u"]) for params in parsed.events]
         bad = [
@@ -117,6 +129,14 @@ class Pipeline:
             else:
                 good.append(Record(self.format_event(event), event["event_id"], key))
         outcomes["good"] = len(good)
+        written = sum(len(record.data) for record in bad)
+        if written > self.max_bad_bytes:
+            # One request may not write more than this in bad rows: its failures become one size_violation.
+            row = self.badrows.size_violation(
+                request, self.max_bad_bytes, written, now, f"bad rows of at most {self.max_bad_bytes} bytes per request"
+            )
+            bad = [self._payload_record(row, request, identity)]
+            outcomes = Counter(good=len(good), size_violation=1)
         return Collected(good, bad, identity.set_cookie, identity.anonymous, +outcomes)
 
     @staticmethod

@@ -29,7 +29,9 @@ def connect(port: int) -> socket.socket:
 
 
 def post_head(length: int) -> bytes:
-    return f"POST {TP2} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n".encode()
+    return (
+        f"POST {TP2} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n".encode()
+    )
 
 
 @pytest.mark.parametrize(

@@ -88,3 +88,41 @@ def test_ordinary_traffic_is_still_stored(front: Front):
     event = page_view(tv=str(uuid.uuid4()))
     assert httpx.get(front.url + "/i", params=event).status_code == 200
     assert event["eid"] in {stored_event["event_id"] for stored_event in front.collector.good()}
+
+
+def written(front: Front) -> int:
+    """Bytes stored so far, good and bad."""
+    return sum(path.stat().st_size for path in front.collector.data_dir.rglob("*.jsonl*"))
+
+
+def test_a_small_request_cannot_write_megabytes_of_bad_rows(front: Front):
+    """1,000 minimal events + a 20 KB `?url=` (56 KB) stored 42 MB of bad rows; 1,000 failing events
+    with 30 KB of headers repeated them in every row. A request now writes at most
+    COLLECTOR_MAX_BAD_BYTES_PER_REQUEST (4 MiB) of bad rows, and a POST's query string counts once per event."""
+    events = [{"e": "pv", "p": "web", "tv": "t", "vid": "x"} for _ in range(1000)]  # each one fails
+    body = orjson.dumps(payload_data(*events))
+    cases = [
+        ("query", {"url": "u" * 7_000}, {}),  # 20 KB in the report; nginx refuses URLs over 8 KB itself
+        ("headers", {}, {f"X-Pad-{n}": "p" * 1000 for n in range(30)}),
+    ]
+    for label, params, headers in cases:
+        before = written(front)
+        response = httpx.post(front.url + TP2, params=params, content=body, headers={**JSON, **headers}, timeout=30)
+        assert response.status_code == 200
+        assert written(front) - before < 4 * 1024 * 1024 + 200_000, f"{written(front) - before} bytes for {label}"
+
+
+def test_an_entity_with_300000_wrong_items_makes_a_small_bad_row(front: Front):
+    """A 600 KB change_form with 300,000 wrong array items made a 35.8 MB bad row and cost 6.2 s of CPU."""
+    form = {"formId": "f", "elementId": "e", "nodeName": "INPUT", "elementClasses": [1] * 300_000, "value": "v"}
+    entity = {"schema": "iglu:com.snowplowanalytics.snowplow/change_form/jsonschema/1-0-0", "data": form}
+    event = page_view(co=orjson.dumps(contexts(entity)).decode())
+    before_bytes, before_cpu = written(front), cpu_seconds(front.collector.process.pid)
+    response = httpx.post(front.url + TP2, content=orjson.dumps(payload_data(event)), headers=JSON, timeout=30)
+    spent = cpu_seconds(front.collector.process.pid) - before_cpu
+    assert response.status_code == 200
+    assert written(front) - before_bytes < 2 * 1024 * 1024  # the event's own 600 KB, once or twice, not 36 MB
+    assert spent < 0.5, f"{spent:.3f} s of CPU"
+    [row] = [row for row in front.collector.bad() if event["eid"] in orjson.dumps(row).decode()]
+    [failure] = [m for m in row["data"]["failure"]["messages"] if "change_form" in m.get("schemaKey", "")]
+    assert len(failure["error"]["dataReports"]) == 20
