@@ -26,12 +26,13 @@ class DeadlineClient:
 
     def request(self, method: str, url: str, deadline_s: float, **kwargs: Any) -> httpx.Response:
         with self._lock:
-            timer = threading.Timer(deadline_s, self._cut)
+            cut = threading.Event()
+            timer = threading.Timer(deadline_s, self._cut, args=(cut,))
             timer.start()
             try:
                 return self.client.request(method, url, extensions={"trace": self._note_socket}, **kwargs)
             except httpx.TransportError as error:
-                if timer.finished.is_set():  # cut by the deadline: say so, not "server disconnected"
+                if cut.is_set():  # cut by the deadline: say so, not "server disconnected"
                     raise httpx.TimeoutException(f"no complete answer within {deadline_s:.3g} s") from error
                 raise
             finally:
@@ -41,7 +42,8 @@ class DeadlineClient:
         if event == "connection.connect_tcp.complete":
             self._socket = info["return_value"].get_extra_info("socket")
 
-    def _cut(self) -> None:
+    def _cut(self, cut: threading.Event) -> None:
+        cut.set()
         if self._socket is not None:
             with contextlib.suppress(OSError):  # already closed
                 self._socket.shutdown(socket.SHUT_RDWR)

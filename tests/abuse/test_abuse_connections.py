@@ -107,3 +107,15 @@ def test_a_slow_client_does_not_hold_up_shutdown(collector_factory):
         except subprocess.TimeoutExpired:
             raise AssertionError("the service did not stop while a client was still sending") from None
     assert collector.good() == [] and collector.bad() == []
+
+
+def test_a_503_names_no_server_path(collector_factory, tmp_path):
+    """A sink failure's 503 quoted the failing file's path to any client."""
+    switch = tmp_path / "secret-folder" / "switch"
+    switch.parent.mkdir()
+    switch.write_text("fail")
+    collector = collector_factory(env={"COLLECTOR_FAULT_SWITCH": str(switch)})
+    response = httpx.post(collector.url + TP2, content=orjson.dumps(payload_data(page_view())), headers=JSON)
+    assert response.status_code == 503 and int(response.headers["retry-after"]) > 0
+    assert "secret-folder" not in response.text and str(collector.data_dir) not in response.text
+    assert response.text == "not stored, retry later: the sink is unavailable"
