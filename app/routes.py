@@ -66,7 +66,6 @@ class TrackingRoutes:
         self.max_request_line = settings.max_request_line_bytes
         self.max_header_bytes = settings.max_header_bytes
         self._retry_later = TEXT + [(b"retry-after", str(settings.retry_after_seconds).encode())]
-        self.receiving_bytes = 0  # bodies being received, counted against the in-flight bound
         self.redirect_enabled = settings.redirect_enabled
         self.redirect_hosts = frozenset(settings.redirect_domains)
         self.allowed_origins = frozenset(settings.cors_allowed_origins)
@@ -184,8 +183,7 @@ class TrackingRoutes:
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.drop_bytes:
             raise too_large
-        held = int(declared) if declared.isdigit() else 0
-        self._hold(held)
+        held = 0  # what was received, not what was declared: a mere Content-Length holds no memory
         chunks = []
         size = 0
         try:
@@ -197,14 +195,14 @@ class TrackingRoutes:
                 size += len(chunk)
                 if size > self.drop_bytes:
                     raise too_large
-                if size > held:  # sent without a length (chunked), or more than it said
-                    self._hold(size - held)
-                    held = size
+                if not self.batcher.hold_body(len(chunk)):
+                    raise Rejected(503, OVERLOADED.decode())
+                held = size
                 chunks.append(chunk)
                 if not message.get("more_body", False):
                     break
         finally:
-            self.receiving_bytes -= held
+            self.batcher.release_body(held)
         body = b"".join(chunks)
         encoding = headers.get("content-encoding", "identity").strip().lower()
         if encoding == "gzip":
@@ -212,12 +210,6 @@ class TrackingRoutes:
         if encoding not in ("identity", ""):
             raise Rejected(415, f"unsupported Content-Encoding {encoding}: send gzip or none")
         return body
-
-    def _hold(self, size: int) -> None:
-        """Count `size` more bytes of body as received; past the in-flight bound, a 503."""
-        if size and self.receiving_bytes + size + self.batcher.inflight_bytes > self.batcher.inflight_max_bytes:
-            raise Rejected(503, OVERLOADED.decode())
-        self.receiving_bytes += size
 
     def _gunzip(self, body: bytes, too_large: Rejected) -> bytes:
         """Inflate every gzip member, holding the result to the drop limit (a zip bomb is a 413, not an

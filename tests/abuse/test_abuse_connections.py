@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import threading
 
 import httpx
 import orjson
 import pytest
 from abuse_support import answer_of
 
-from tests.integration.http_support import JSON, TP2, page_view, payload_data
+from tests.integration.http_support import JSON, TP2, page_view, payload_data, wait_until
 
 QUICK = {
     "COLLECTOR_HEADER_TIMEOUT_SECONDS": "0.5",
@@ -82,18 +81,25 @@ def test_connections_past_the_cap_are_closed_at_once(collector_factory):
             sock.close()
 
 
+def inflight_bytes(url: str) -> float:
+    [line] = [
+        line for line in httpx.get(f"{url}/metrics").text.splitlines() if line.startswith("collector_inflight_bytes")
+    ]
+    return float(line.split()[-1])
+
+
 def test_bodies_being_received_count_against_the_in_flight_bound(collector_factory):
     """300 unfinished 2 MB bodies took the RSS to 634 MB: bodies were outside the in-flight bound."""
-    collector = collector_factory(env={"COLLECTOR_INFLIGHT_MAX_BYTES": str(1024 * 1024)})
+    bound = 1024 * 1024
+    collector = collector_factory(env={"COLLECTOR_INFLIGHT_MAX_BYTES": str(bound)})
     with connect(collector.port) as first, connect(collector.port) as second:
-        first.sendall(post_head(600_000) + b"x" * 1000)  # holds 600 kB of the 1 MiB bound
-        answered: list[int] = []
-        reader = threading.Thread(target=lambda: answered.append(answer_of(second)[0]))
-        second.sendall(post_head(600_000) + b"x" * 1000)
-        reader.start()
-        reader.join(15)
-        assert answered == [503]
-    event = page_view()
+        first.sendall(post_head(600_000) + b"x" * 599_999)  # one byte short: held, unfinished
+        wait_until(lambda: inflight_bytes(collector.url) >= 599_999)  # the server holds it
+        # The second body crosses the bound with its last byte sent, so the server has read all of it.
+        second.sendall(post_head(600_000) + b"x" * (bound - 599_999 + 1))
+        status, answer = answer_of(second)
+        assert status == 503 and b"retry-after" in answer.lower()
+    event = page_view()  # both gone: their bytes are released
     assert httpx.post(collector.url + TP2, content=orjson.dumps(payload_data(event)), headers=JSON).status_code == 200
 
 
