@@ -168,7 +168,9 @@ class Settings(BaseSettings):
         60.0, gt=0, description="a request body not complete this long after its head: connection closed"
     )
     max_connections: int = Field(
-        10000, ge=1, description="more open connections: a new one is closed at once (capped by open-file limit)"
+        10000,
+        ge=1,
+        description="more open connections per worker: a new one is closed at once (capped by open-file limit)",
     )
     shutdown_timeout_seconds: int = Field(
         30, ge=1, description="on stop, longest wait for requests still being answered"
