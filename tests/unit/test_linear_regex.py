@@ -9,7 +9,7 @@ import fastjsonschema
 import pytest
 
 from app.iglu import Registry, SchemaKey
-from app.linear_regex import BACKTRACKING_MAX_CHARS
+from app.linear_regex import BACKTRACKING_MAX_CHARS, MAX_ERRORS
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 LOCAL = Registry(SCHEMAS)
@@ -62,3 +62,22 @@ def test_hostile_strings_cost_microseconds_not_seconds(key: SchemaKey):
     data = {"jobName": "j", "applicationContext": {"version": hostile, "name": "n"}, "processor": {"version": hostile}}
     LOCAL.validator(key)  # compiled first: the cost measured is validation's
     assert cpu_seconds(lambda: LOCAL.validate(key, data)) < 0.05
+
+
+def test_validation_stops_after_max_errors():
+    """300,000 wrong array items were 300,000 reports (2.5 s of CPU, a 36 MB bad row)."""
+    validate = Registry.compile({"type": "array", "items": {"type": "string"}})
+    wrong = [1] * 300_000
+    reported: list[int] = []
+
+    def check() -> None:
+        try:
+            validate(wrong)
+        except fastjsonschema.JsonSchemaValuesException as failure:
+            reported.append(len(failure.errors))
+
+    assert cpu_seconds(check) < 0.05
+    assert reported == [MAX_ERRORS]
+    with pytest.raises(fastjsonschema.JsonSchemaValuesException) as few:
+        validate(["a", 1, "b", 2])
+    assert [error.path for error in few.value.errors] == [["data", "1"], ["data", "3"]]  # fewer: all of them
