@@ -13,14 +13,25 @@ import signal
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, Collector, free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # /usr/sbin is not on every user's PATH
 TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Front:
+    """How a hostile client reaches the collector: directly, or through nginx."""
+
+    name: str
+    url: str
+    port: int
+    collector: Collector
 
 
 def cpu_seconds(pid: int) -> float:

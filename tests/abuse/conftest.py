@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from abuse_support import DeployedNginx
+from abuse_support import DeployedNginx, Front
 
 from tests.conftest import Collector, start_collector
-
-
-@dataclass
-class Front:
-    """How a hostile client reaches the collector: directly, or through nginx."""
-
-    name: str
-    url: str
-    port: int
-    collector: Collector
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,7 @@ import uuid
 
 import httpx
 import orjson
-from abuse_support import cpu_seconds, rss_bytes, send_raw
-from conftest import Front
+from abuse_support import Front, cpu_seconds, rss_bytes, send_raw
 
 from tests.integration.http_support import JSON, TP2, contexts, page_view, payload_data
 
