@@ -1,4 +1,6 @@
-"""Failures → Snowplow bad rows (`iglu:com.snowplowanalytics.snowplow.badrows/...`).
+"""Failures → Snowplow bad rows (the `BADROWS_VENDOR` schemas of app/schemas.py).
+
+The contract: docs/behaviour.md#bad-rows.
 
 Each builder returns the self-describing bad row as a dict, valid against its official
 schema: values the schema caps (query-string values, header lines) are cut to the cap.
@@ -13,18 +15,14 @@ import orjson
 
 from app import __version__
 from app.clock import iso_from_ms
+from app.failures import Message
 from app.identity import Identity
-from app.iglu import Message
 from app.privacy import IpMask
 from app.protocol import RawEvent, Violation, parse_query
 from app.request import CollectorRequest
+from app.schemas import GENERIC_ERROR, SCHEMA_VIOLATIONS, SIZE_VIOLATION, TRACKER_PROTOCOL_VIOLATIONS
+from app.schemas import SNOWPLOW as VENDOR
 
-BADROWS = "iglu:com.snowplowanalytics.snowplow.badrows"
-TRACKER_PROTOCOL_VIOLATIONS = f"{BADROWS}/tracker_protocol_violations/jsonschema/1-0-1"
-SCHEMA_VIOLATIONS = f"{BADROWS}/schema_violations/jsonschema/2-0-1"
-SIZE_VIOLATION = f"{BADROWS}/size_violation/jsonschema/1-0-0"
-GENERIC_ERROR = f"{BADROWS}/generic_error/jsonschema/1-0-0"
-VENDOR = "com.snowplowanalytics.snowplow"
 # Headers that identify the person: never kept under anonymisation; the cookie never at all
 # (its collector id is in networkUserId already).
 ANONYMOUS_DROPS = frozenset({"cookie", "x-forwarded-for", "x-real-ip", "forwarded"})

@@ -1,6 +1,6 @@
 """In-process pipeline benchmark: what one event costs in the core, with no HTTP, no sink, no wrk.
 
-Builds app.pipeline.Pipeline from app.config.Settings (temporary data dir) and the local Iglu
+Builds app.pipeline.Pipeline with app.wiring.build_pipeline from app.config.Settings (temporary data dir) and the local Iglu
 registry, then times `collect()` on the load benchmark's own payloads and, for a GET page view
 and a POST batch of 10, each stage on its own: identity, parse, enrich (with entity
 validation), serialise. Each figure is the median of several repeats, in microseconds per
@@ -28,10 +28,12 @@ if str(ROOT) not in sys.path:  # run as a script: make `app` and `bench` importa
 
 from app.clock import now_ms  # noqa: E402
 from app.config import Settings  # noqa: E402
+from app.failures import Failure  # noqa: E402
 from app.formats import json_line  # noqa: E402
 from app.iglu import Registry, parse_self_describing  # noqa: E402
 from app.pipeline import Pipeline  # noqa: E402
 from app.request import PIXEL_PATHS, TP2_PATH, CollectorRequest  # noqa: E402
+from app.wiring import build_pipeline  # noqa: E402
 from bench import machine, payloads  # noqa: E402
 
 PEER = "127.0.0.1"  # as in the load benchmark: a trusted proxy address with no forwarding header
@@ -128,8 +130,9 @@ def stages(pipeline: Pipeline, case: Case, timer: Timer) -> dict[str, tuple[floa
             enricher.enrich(params, identity, request, now)
 
     def validate_all() -> None:
-        for key, data in entities:
-            registry.validate(key, data)
+        for entity in entities:
+            if not isinstance(entity, Failure):
+                registry.validate(entity.key, entity.data)
 
     def serialise_all() -> None:
         for event in enriched:
@@ -169,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="collector-pipeline-") as data_dir:
         settings = Settings(data_dir=Path(data_dir))
-        pipeline = Pipeline(settings, Registry(settings.schemas_dir), "file")
+        pipeline = build_pipeline(settings, Registry(settings.schemas_dir), "file")
         for case in CASES:  # also compiles every validator before anything is timed
             check(pipeline, case)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import gzip
 import logging
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -18,6 +20,32 @@ from app.sinks.base import Record, Refused
 log = logging.getLogger(__name__)
 RETRIED_STATUSES = frozenset({408, 429})
 PROBE_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """What the http sink reads of the settings (the same names)."""
+
+    http_good_url: str
+    http_bad_url: str
+    sink_timeout_seconds: float
+    http_attempts: int
+    http_backoff_seconds: float
+    http_batch_deadline_seconds: float
+    spool_dir: Path | None
+
+
+def build(settings: HttpSettings, output: str) -> HttpSink:
+    url = settings.http_good_url if output == "good" else settings.http_bad_url
+    # With a spool, a failed batch goes to disk at once and the spool retries it in the background.
+    attempts = 1 if settings.spool_dir is not None else settings.http_attempts
+    return HttpSink(
+        url,
+        settings.sink_timeout_seconds,
+        attempts,
+        settings.http_backoff_seconds,
+        settings.http_batch_deadline_seconds,
+    )
 
 
 class HttpSink:
