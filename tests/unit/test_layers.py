@@ -22,12 +22,13 @@ LAYERS = {
         "metrics",
         "shutdown",
         "worker_lifetime",
+        "deadline_http",
     },
-    "iglu": {"iglu_remote", "iglu"},
+    "iglu": {"iglu_remote", "iglu", "linear_regex"},
     "pipeline": {"protocol", "identity", "enrich", "badrows", "formats", "redirect", "pipeline"},
     "delivery": {"batching", "sinks"},
     "settings": {"config"},
-    "edge": {"routes", "server", "wiring", "__main__"},
+    "edge": {"routes", "server", "wiring", "connection", "__main__"},
 }
 MAY_IMPORT = {
     "base": {"base"},
