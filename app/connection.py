@@ -25,7 +25,7 @@ from functools import cache
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from app.config import Settings, load_settings
+from app.config import load_settings
 
 # asyncio reads up to 256 KiB at a time: a read holding the end of a head may carry that much body.
 READ_SLACK_BYTES = 256 * 1024
@@ -37,22 +37,13 @@ RESERVED_DESCRIPTORS = 64
 
 @dataclass(frozen=True, slots=True)
 class ConnectionLimits:
+    """What one connection may send, and how slowly (built from the settings by app/wiring.py)."""
+
     max_request_line: int
     max_header: int
     header_timeout_s: float
     body_timeout_s: float
     max_connections: int
-
-    @staticmethod
-    def from_settings(settings: Settings) -> ConnectionLimits:
-        descriptors = raise_descriptor_limit()
-        return ConnectionLimits(
-            settings.max_request_line_bytes,
-            settings.max_header_bytes,
-            settings.header_timeout_seconds,
-            settings.body_timeout_seconds,
-            min(settings.max_connections, max(1, descriptors - RESERVED_DESCRIPTORS)),
-        )
 
 
 def raise_descriptor_limit() -> int:
@@ -70,8 +61,11 @@ def raise_descriptor_limit() -> int:
 
 @cache
 def _limits() -> ConnectionLimits:
-    """Read once per worker process, from the same environment the application's settings come from."""
-    return ConnectionLimits.from_settings(load_settings())
+    """Read once per worker process, from the same environment the application's settings come from
+    (uvicorn builds this protocol by name, so it cannot be handed the limits)."""
+    from app.wiring import connection_limits  # the wiring imports this module: not at the top
+
+    return connection_limits(load_settings())
 
 
 def _answer(status: int, reason: str, message: str) -> bytes:

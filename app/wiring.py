@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 from app import __version__, schemas
 from app.badrows import BadRows
 from app.config import Settings
+from app.connection import RESERVED_DESCRIPTORS, ConnectionLimits, raise_descriptor_limit
 from app.enrich import Enricher
 from app.identity import IdentityPolicy, IdentitySettings
 from app.iglu import MissingSchemas, Registry, SchemaKey
@@ -83,6 +84,19 @@ def build_registry(settings: Settings) -> Registry:
         ttl_s=settings.iglu_cache_ttl_seconds,
         negative_ttl_s=settings.iglu_negative_ttl_seconds,
         deadline_s=settings.iglu_timeout_seconds,
+    )
+
+
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    """What each connection may send and how slowly; the cap on connections never passes the open-file
+    limit (raised to its hard limit here), less descriptors kept for files, sinks and other sockets."""
+    descriptors = raise_descriptor_limit()
+    return ConnectionLimits(
+        settings.max_request_line_bytes,
+        settings.max_header_bytes,
+        settings.header_timeout_seconds,
+        settings.body_timeout_seconds,
+        min(settings.max_connections, max(1, descriptors - RESERVED_DESCRIPTORS)),
     )
 
 
