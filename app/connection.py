@@ -1,5 +1,7 @@
 """HTTP/1.1 connections with bounds: sizes enforced while the request head is read, timeouts, a cap.
 
+The contract: docs/behaviour.md#limits.
+
 httptools (under uvicorn) applies no limit to a request line or its headers, and a connection
 may stay silent or trickle bytes for as long as it likes. This protocol counts as it reads, so a
 request that breaks a limit costs what was read up to the limit, never more:

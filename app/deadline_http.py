@@ -1,4 +1,7 @@
-"""HTTP requests with a total deadline, for the sinks and the remote Iglu registries."""
+"""HTTP requests with a total deadline, for the sinks and the remote Iglu registries.
+
+The contract: docs/behaviour.md#sinks and #events (registry lookups).
+"""
 
 from __future__ import annotations
 

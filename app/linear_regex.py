@@ -1,5 +1,7 @@
 """JSON Schema validators whose `pattern`s run in linear time, and whose error lists are bounded.
 
+The contract: docs/behaviour.md#events.
+
 Any event may name any schema, so a schema's `pattern` meets strings the client chose: with a
 backtracking engine, `\\d+\\.\\d+\\.\\d+-?.*` against "1" × 40,000 takes seconds of CPU. fastjsonschema
 compiles every `pattern`, `patternProperties` key and string `format` with Python's `re` into the
