@@ -67,18 +67,18 @@ class BadRows:
         failure = {
             "timestamp": iso_from_ms(now_ms),
             "vendor": VENDOR,
-            "version": _adapter(request),
+            "version": adapter_version(request),
             "messages": violation.messages,
         }
         payload = {
             "vendor": VENDOR,
-            "version": _adapter(request),
+            "version": adapter_version(request),
             "querystring": self._parameters(parse_query(request.query_string).items()),
             "contentType": _cap(request.content_type, CONTENT_TYPE_CAP),
             "body": violation.body,
             "collector": self.collector,
             "encoding": "UTF-8",
-            **self._context(request, identity),
+            **self.request_context(request, identity),
             "networkUserId": identity.network_userid,
         }
         return self._row(TRACKER_PROTOCOL_VIOLATIONS, failure, payload)
@@ -94,12 +94,12 @@ class BadRows:
     ) -> dict[str, Any]:
         raw = {
             "vendor": VENDOR,
-            "version": _adapter(request),
+            "version": adapter_version(request),
             "parameters": self._parameters(params.items()),
             "contentType": _cap(request.content_type, CONTENT_TYPE_CAP),
             "loaderName": self.collector,
             "encoding": "UTF-8",
-            **self._context(request, identity),
+            **self.request_context(request, identity),
             "userId": identity.network_userid,
         }
         payload = {"enriched": _flat_enriched(enriched, self.max_lengths), "raw": raw}
@@ -117,7 +117,7 @@ class BadRows:
     def _mask_ips(self, value: str) -> str:
         return IP_TOKEN.sub(lambda token: self.ip_mask.mask(token.group()), value) if self.ip_mask.enabled else value
 
-    def _context(self, request: CollectorRequest, identity: Identity) -> dict[str, Any]:
+    def request_context(self, request: CollectorRequest, identity: Identity) -> dict[str, Any]:
         """What the collector saw of the request, less what anonymisation forbids."""
         drop = self.identifying if identity.anonymous else self.always_dropped
         headers = []
@@ -158,7 +158,7 @@ class BadRows:
         return self._row(GENERIC_ERROR, failure, payload)
 
 
-def _adapter(request: CollectorRequest) -> str:
+def adapter_version(request: CollectorRequest) -> str:
     return "tp2" if request.path.endswith("/tp2") else "tp1"
 
 

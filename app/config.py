@@ -70,8 +70,8 @@ class Settings(BaseSettings):
     )
 
     # Output
-    sink: Literal["file", "stdout", "http", "nats", "kafka"] = Field(
-        "file", description="where good and bad records go"
+    sink: Literal["file", "stdout", "http", "nats", "kafka", "memory"] = Field(
+        "file", description="where good and bad records go (memory: only the Micro store, see micro_events)"
     )
     output_format: Literal["json", "tsv"] = Field(
         "json", description="enriched events as JSON lines or the 131-field TSV"
@@ -127,6 +127,18 @@ class Settings(BaseSettings):
         30.0, ge=0, description="how long a miss or a registry failure is remembered"
     )
     schemas_dir: Path = Field(SHIPPED_SCHEMAS, description="local Iglu registry")
+
+    # Snowplow Micro API and inspector (app/micro/): off unless micro_events is set
+    micro_events: int = Field(0, ge=0, description="keep the last N events in memory for /micro/* (0: off)")
+    micro_port: int | None = Field(
+        None, ge=1, le=65535, description="serve /micro/* on this separate port, not the tracking port"
+    )
+    micro_token: str | None = Field(
+        None, min_length=16, description="serve /micro/* only to requests with Authorization: Bearer <token>"
+    )
+    micro_on_tracking_port: bool = Field(
+        False, description="serve /micro/* on the tracking port with no token (what `python -m app micro` does)"
+    )
 
     # Group commit and back-pressure
     batch_max_records: int = Field(1000, ge=1, description="close a batch at this many records")
@@ -247,6 +259,25 @@ class Settings(BaseSettings):
     def _http_sink_urls(self) -> Settings:
         if self.sink == "http" and not (self.http_good_url and self.http_bad_url):
             raise ValueError("sink http needs COLLECTOR_HTTP_GOOD_URL and COLLECTOR_HTTP_BAD_URL")
+        return self
+
+    @model_validator(mode="after")
+    def _micro_never_public_by_accident(self) -> Settings:
+        """The Micro API shows every event's data: it needs its own port, a token, or an explicit yes."""
+        exposed = self.micro_port is not None or self.micro_token is not None or self.micro_on_tracking_port
+        if self.micro_events and not exposed:
+            raise ValueError(
+                "micro_events needs COLLECTOR_MICRO_PORT or COLLECTOR_MICRO_TOKEN "
+                "(or COLLECTOR_MICRO_ON_TRACKING_PORT=true for a local test collector)"
+            )
+        if exposed and not self.micro_events:
+            raise ValueError("COLLECTOR_MICRO_PORT, _TOKEN and _ON_TRACKING_PORT need COLLECTOR_MICRO_EVENTS above 0")
+        if self.sink == "memory" and not self.micro_events:
+            raise ValueError("sink memory keeps events only in the Micro store: set COLLECTOR_MICRO_EVENTS")
+        if self.micro_port is not None and self.micro_port == self.port:
+            raise ValueError("COLLECTOR_MICRO_PORT must differ from COLLECTOR_PORT")
+        if self.micro_events and self.workers > 1:
+            raise ValueError("micro_events needs COLLECTOR_WORKERS=1: each worker would hold a part of the events")
         return self
 
     @field_validator("do_not_track_cookie_value")

@@ -20,12 +20,23 @@ from app.enrich import Enricher
 from app.formats import FORMATS, json_line
 from app.identity import Identity, IdentityPolicy
 from app.iglu import Registry
-from app.protocol import Protocol, parse_query
+from app.protocol import Protocol, RawEvent, parse_query
 from app.record import Record
 from app.redirect import redirect_event
 from app.request import REDIRECT_PATH, CollectorRequest
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Observed:
+    """One record as the Micro store keeps it (app/micro/): only built when micro_events is on."""
+
+    request: CollectorRequest
+    identity: Identity
+    params: RawEvent | None  # the tracker's parameters, when an event could be read
+    event: dict[str, Any] | None  # the enriched event; partial for a schema violation
+    bad_row: dict[str, Any] | None  # None for a good event
 
 
 @dataclass(slots=True)
@@ -35,6 +46,7 @@ class Collected:
     set_cookie: str | None
     anonymous: bool = False
     outcomes: Counter[str] = field(default_factory=Counter)  # good, or the bad-row type, per record
+    observed: list[Observed] = field(default_factory=list)  # for the Micro store, when it is on
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +71,7 @@ class Pipeline:
         badrows: BadRows,
         output: Output,
         registry: Registry,
+        observe: bool = False,
     ) -> None:
         self.identity = identity
         self.protocol = protocol
@@ -71,6 +84,7 @@ class Pipeline:
         # A stage may wait on the network: the caller runs `collect` within `registry.deferring()`.
         self.registry = registry
         self.may_block = registry.may_block
+        self.observe = observe  # keep each record's parts for the Micro store (app/micro/)
 
     @staticmethod
     def redirect_target(request: CollectorRequest) -> str | None:
@@ -91,12 +105,10 @@ class Pipeline:
                 frame.lineno,
             )
             row = self.badrows.internal_error(request, error, now_ms())
-            bad = [
-                self._payload_record(
-                    row, request, Identity(anonymous=True, ip=None, network_userid=None, set_cookie=None)
-                )
-            ]
-            return Collected([], bad, None, False, Counter(generic_error=1))
+            nobody = Identity(anonymous=True, ip=None, network_userid=None, set_cookie=None)
+            bad = [self._payload_record(row, request, nobody)]
+            observed = [Observed(request, nobody, None, None, row)] if self.observe else []
+            return Collected([], bad, None, False, Counter(generic_error=1), observed)
 
     def _collect(self, request: CollectorRequest) -> Collected:
         now = now_ms()
@@ -105,48 +117,65 @@ class Pipeline:
             return Collected([], [], None)
         size = len(request.body) + len(request.query_string)
         if size > self.max_payload_bytes:
-            row = self.badrows.size_violation(request, self.max_payload_bytes, size, now)
-            bad = [self._payload_record(row, request, identity)]
-            return Collected([], bad, identity.set_cookie, identity.anonymous, Counter(size_violation=1))
+            return self._too_large(request, identity, size, now)
 
         parsed = self.protocol.parse(request)
         if parsed.events and request.method == "POST":
             # The query string is merged into every event of the batch: count it that often.
             size = len(request.body) + len(request.query_string) * len(parsed.events)
             if size > self.max_payload_bytes:
-                row = self.badrows.size_violation(request, self.max_payload_bytes, size, now)
-                bad = [self._payload_record(row, request, identity)]
-                return Collected([], bad, identity.set_cookie, identity.anonymous, Counter(size_violation=1))
+                return self._too_large(request, identity, size, now)
         if request.path == REDIRECT_PATH:  # the route checked the target before calling
             parsed.events = [redirect_event(params, params["u"]) for params in parsed.events]
-        bad = [
-            self._payload_record(
-                self.badrows.tracker_protocol_violation(request, identity, violation, now), request, identity
-            )
-            for violation in parsed.violations
-        ]
+        bad = []
+        observed = []
+        for violation in parsed.violations:
+            row = self.badrows.tracker_protocol_violation(request, identity, violation, now)
+            bad.append(self._payload_record(row, request, identity))
+            if self.observe:
+                observed.append(Observed(request, identity, None, None, row))
         outcomes = Counter(tracker_protocol_violations=len(bad))
         good = []
         for params in parsed.events:
             enriched = self.enricher.enrich(params, identity, request, now)
             event = enriched.event
             key = event.get(self.partition_key) or event["event_id"]
+            bad_row = None
             if enriched.failures:
-                row = self.badrows.schema_violation(request, identity, params, event, enriched.failures, now)
-                bad.append(Record(json_line(row), event["event_id"], key))
+                bad_row = self.badrows.schema_violation(request, identity, params, event, enriched.failures, now)
+                bad.append(Record(json_line(bad_row), event["event_id"], key))
                 outcomes["schema_violations"] += 1
             else:
                 good.append(Record(self.format_event(event), event["event_id"], key))
+            if self.observe:
+                observed.append(Observed(request, identity, params, event, bad_row))
         outcomes["good"] = len(good)
-        written = sum(len(record.data) for record in bad)
-        if written > self.max_bad_bytes:
-            # One request may not write more than this in bad rows: its failures become one size_violation.
-            row = self.badrows.size_violation(
-                request, self.max_bad_bytes, written, now, f"bad rows of at most {self.max_bad_bytes} bytes per request"
-            )
-            bad = [self._payload_record(row, request, identity)]
-            outcomes = Counter(good=len(good), size_violation=1)
-        return Collected(good, bad, identity.set_cookie, identity.anonymous, +outcomes)
+        collected = Collected(good, bad, identity.set_cookie, identity.anonymous, +outcomes, observed)
+        return self._bound_bad_rows(collected, request, identity, now)
+
+    def _too_large(self, request: CollectorRequest, identity: Identity, size: int, now: int) -> Collected:
+        """The whole payload as one size_violation: it is above the payload limit."""
+        row = self.badrows.size_violation(request, self.max_payload_bytes, size, now)
+        bad = [self._payload_record(row, request, identity)]
+        observed = [Observed(request, identity, None, None, row)] if self.observe else []
+        return Collected([], bad, identity.set_cookie, identity.anonymous, Counter(size_violation=1), observed)
+
+    def _bound_bad_rows(
+        self, collected: Collected, request: CollectorRequest, identity: Identity, now: int
+    ) -> Collected:
+        """One request may not write more than max_bad_bytes in bad rows: past it, its failures
+        become one size_violation (its good events are kept)."""
+        written = sum(len(record.data) for record in collected.bad)
+        if written <= self.max_bad_bytes:
+            return collected
+        expectation = f"bad rows of at most {self.max_bad_bytes} bytes per request"
+        row = self.badrows.size_violation(request, self.max_bad_bytes, written, now, expectation)
+        collected.bad = [self._payload_record(row, request, identity)]
+        collected.outcomes = Counter(good=len(collected.good), size_violation=1)
+        if self.observe:  # the Micro store sees what was written: the good events and this one row
+            kept = [seen for seen in collected.observed if seen.bad_row is None]
+            collected.observed = [*kept, Observed(request, identity, None, None, row)]
+        return collected
 
     @staticmethod
     def _payload_record(row: dict[str, Any], request: CollectorRequest, identity: Identity) -> Record:

@@ -20,6 +20,7 @@ from app.batching import Batcher, Overloaded, SinkUnavailable
 from app.clock import now_ms
 from app.iglu import WAIT_MARGIN_S
 from app.metrics import Metrics
+from app.micro.store import MicroStore
 from app.pipeline import Collected, Pipeline
 from app.redirect import check_target
 from app.request import REDIRECT_PATH, STANDARD_ROUTES, TP2_PATH, CollectorRequest
@@ -72,9 +73,16 @@ class RouteSettings:
 
 class TrackingRoutes:
     def __init__(
-        self, pipeline: Pipeline, batcher: Batcher, fallback: ASGIApp, metrics: Metrics, settings: RouteSettings
+        self,
+        pipeline: Pipeline,
+        batcher: Batcher,
+        fallback: ASGIApp,
+        metrics: Metrics,
+        settings: RouteSettings,
+        micro_store: MicroStore | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.micro_store = micro_store  # keeps the last events for the Micro API, when it is on
         self.batcher = batcher
         self.fallback = fallback
         self.metrics = metrics
@@ -161,6 +169,8 @@ class TrackingRoutes:
         except SinkUnavailable:  # why is logged; the answer names no server path or broker address
             return 503, cors + self._retry_later, SINK_UNAVAILABLE
         self.metrics.stored(collected.outcomes, collected.anonymous)
+        if self.micro_store is not None:  # beside the sink: what was acknowledged, as it was acknowledged
+            self.micro_store.add(collected.observed)
 
         answer = list(cors)
         if collected.set_cookie:

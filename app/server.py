@@ -13,6 +13,7 @@ from app import __version__
 from app.batching import Batcher
 from app.config import Settings, load_settings
 from app.metrics import Metrics
+from app.micro.api import MicroService, MicroSettings
 from app.routes import RouteSettings, TrackingRoutes
 from app.shutdown import install_drain
 from app.sinks.base import Sink
@@ -51,9 +52,13 @@ def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None
         # broker can take a while, so not on the event loop.
         await asyncio.to_thread(batcher.healthy)
         install_drain(settings.drain_seconds, batcher.mark_draining)
+        if micro is not None:
+            await micro.start()
         try:
             yield
         finally:
+            if micro is not None:
+                await micro.stop()
             await batcher.close()
             metrics.close()
             registry.close()
@@ -81,4 +86,10 @@ def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None
     async def robots() -> str:
         return ROBOTS
 
-    return TrackingRoutes(pipeline, batcher, api, metrics, settings_view(RouteSettings, settings))
+    # Snowplow Micro's API over the last events, when micro_events is set (app/micro/).
+    micro = (
+        MicroService(settings_view(MicroSettings, settings), api, pipeline, registry) if settings.micro_events else None
+    )
+    return TrackingRoutes(
+        pipeline, batcher, api, metrics, settings_view(RouteSettings, settings), micro.store if micro else None
+    )

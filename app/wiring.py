@@ -19,7 +19,7 @@ from app.iglu_remote import RemoteRepository
 from app.pipeline import Output, Pipeline
 from app.privacy import IpMask
 from app.protocol import Protocol as ProtocolStage
-from app.sinks import file, http, stdout
+from app.sinks import file, http, memory, stdout
 from app.sinks.base import Sink
 from app.sinks.fault import FaultSwitch
 from app.sinks.spool import Spool
@@ -69,6 +69,7 @@ def build_pipeline(settings: Settings, registry: Registry, sink_name: str) -> Pi
         BadRows(settings.name, v_collector, ip_mask, settings.client_ip_header, enricher.max_lengths),
         settings_view(Output, settings),
         registry,
+        observe=settings.micro_events > 0,
     )
 
 
@@ -115,6 +116,10 @@ def _http(settings: Settings, output: str) -> Sink:
     return http.build(settings_view(http.HttpSettings, settings), output)
 
 
+def _memory(settings: Settings, output: str) -> Sink:
+    return memory.build(settings_view(memory.MemorySettings, settings), output)
+
+
 def _nats(settings: Settings, output: str) -> Sink:
     from app.sinks import nats  # optional dependency (the nats extra): imported only when chosen
 
@@ -127,7 +132,14 @@ def _kafka(settings: Settings, output: str) -> Sink:
     return kafka.build(settings_view(kafka.KafkaSettings, settings), output)
 
 
-SINKS: dict[str, SinkBuilder] = {"file": _file, "stdout": _stdout, "http": _http, "nats": _nats, "kafka": _kafka}
+SINKS: dict[str, SinkBuilder] = {
+    "file": _file,
+    "stdout": _stdout,
+    "memory": _memory,
+    "http": _http,
+    "nats": _nats,
+    "kafka": _kafka,
+}
 REMOTE_SINKS = frozenset({"http", "nats", "kafka"})  # across a network: a spool can stand in while it is down
 
 

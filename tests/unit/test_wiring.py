@@ -10,11 +10,13 @@ import pytest
 
 from app.config import Settings
 from app.identity import IdentitySettings
+from app.micro.api import MicroSettings
 from app.pipeline import Output
 from app.routes import RouteSettings
 from app.sinks.file import FileSettings, FileSink
 from app.sinks.http import HttpSettings
 from app.sinks.kafka import KafkaSettings
+from app.sinks.memory import MemorySettings
 from app.sinks.nats import NatsSettings
 from app.sinks.stdout import StdoutSettings
 from app.wiring import SINKS, build_sinks, settings_view
@@ -28,6 +30,8 @@ VIEWS = [
     HttpSettings,
     NatsSettings,
     KafkaSettings,
+    MemorySettings,
+    MicroSettings,
 ]
 
 
