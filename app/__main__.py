@@ -1,4 +1,4 @@
-"""Command line: `python -m app [serve|micro|check-config|schemas] [--host H] [--port P] [--data-dir D] [--config FILE] [--workers N]`.
+"""Command line: `python -m app [serve|micro|check-config|schemas|resend-failed] [--host H] [--port P] [--data-dir D] [--config FILE] [--workers N]`.
 
 Flags override environment variables, which override the config file. The settings are
 checked here, once, so that a bad one stops start-up with a message naming it; the workers
@@ -19,9 +19,10 @@ import uvicorn
 from app.config import ConfigError, Settings, load_settings
 from app.iglu import Registry
 from app.logs import logging_config
+from app.resend import resend_failed
 
 FLAGS = ("host", "port", "data_dir", "config", "workers")
-COMMANDS = ("serve", "micro", "check-config", "schemas")
+COMMANDS = ("serve", "micro", "check-config", "schemas", "resend-failed")
 # `micro`: a test collector like Snowplow Micro, unless the environment says otherwise.
 MICRO_DEFAULTS = {
     "COLLECTOR_PORT": "9090",
@@ -56,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         help="serve (default): run the service; micro: a Snowplow Micro-compatible test collector "
         "(port 9090, events held in memory, /micro/* API and /micro/ui inspector); "
         "check-config: validate the settings and exit; "
-        "schemas: list the local schemas and check that each compiles",
+        "schemas: list the local schemas and check that each compiles; "
+        "resend-failed: send the spooled batches set aside as .failed to the configured sink again",
     )
     parser.add_argument("--host", help="address to listen on (COLLECTOR_HOST, default 0.0.0.0)")
     parser.add_argument("--port", help="port to listen on (COLLECTOR_PORT, default 8080)")
@@ -81,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "schemas":
         return check_schemas(settings)
+    if args.command == "resend-failed":
+        return resend_failed(settings)
     if args.command == "micro":
         print(f"Snowplow Micro API on http://{settings.host}:{settings.port}/micro/ (inspector: /micro/ui)")
     return serve(settings)

@@ -373,7 +373,10 @@ def load_settings(**overrides: Any) -> Settings:
         lines = []
         for problem in error.errors():
             name = ".".join(str(part) for part in problem["loc"]) or "settings"
-            lines.append(f"COLLECTOR_{name.split('.')[0].upper()}: {problem['msg']}")
+            if problem["type"] == "extra_forbidden":  # unknown environment names were refused above: a file key
+                lines.append(f"{name} in the config file: unknown setting")
+            else:
+                lines.append(f"COLLECTOR_{name.split('.')[0].upper()}: {problem['msg']}")
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
     except ValueError as error:  # e.g. a malformed TOML file
         raise ConfigError(f"config: {error}") from None

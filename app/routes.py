@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 import zlib
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -35,6 +36,10 @@ GZIP_WINDOW_BYTES = 4096  # the first slice of the body a gzip member is fed; do
 OVERLOADED = b"not stored, retry later: too much is waiting for storage"
 SINK_UNAVAILABLE = b"not stored, retry later: the sink is unavailable"
 URL_RESERVED = ":/?#[]@!$&'()*+,;=%~"  # left as they are in a Location header
+# A refused body is read and thrown away before the answer, up to these bounds; past them the
+# connection is closed with the rest unread.
+DRAIN_SECONDS = 5.0
+DRAIN_LIMITS = 4  # times the drop limit
 ALLOWED_METHODS = {
     TP2_PATH: ("GET", "HEAD", "POST"),
     "/i": ("GET", "HEAD"),
@@ -46,9 +51,12 @@ ALLOWED_METHODS = {
 class Rejected(Exception):
     """The request gets this 4xx answer and nothing is recorded."""
 
-    def __init__(self, status: int, message: str) -> None:
+    body_unread = False  # the client is still sending a body: read it away before answering
+
+    def __init__(self, status: int, message: str, headers: Headers | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers or []
 
 
 class ClientGone(Exception):
@@ -91,7 +99,8 @@ class TrackingRoutes:
         self.max_gzip_members = settings.max_gzip_members
         self.max_request_line = settings.max_request_line_bytes
         self.max_header_bytes = settings.max_header_bytes
-        self._retry_later = TEXT + [(b"retry-after", str(settings.retry_after_seconds).encode())]
+        self._retry_after = [(b"retry-after", str(settings.retry_after_seconds).encode())]
+        self._retry_later = TEXT + self._retry_after
         self.redirect_enabled = settings.redirect_enabled
         self.redirect_hosts = frozenset(settings.redirect_domains)
         self.allowed_origins = frozenset(settings.cors_allowed_origins)
@@ -107,6 +116,7 @@ class TrackingRoutes:
         if route is None:
             await self.fallback(scope, receive, send)
             return
+        started = time.perf_counter()
         headers = _headers(scope)
         cors = self._cors(headers)
         try:
@@ -114,12 +124,11 @@ class TrackingRoutes:
         except ClientGone:
             return
         except Rejected as rejected:
-            status, response_headers, body = rejected.status, cors + TEXT, str(rejected).encode()
-            if status == 503:  # bodies being received are past the in-flight bound
-                response_headers = cors + self._retry_later
+            if rejected.body_unread:
+                await self._drain(receive)
+            status, response_headers, body = rejected.status, cors + TEXT + rejected.headers, str(rejected).encode()
             if status in (413, 503):  # the rest of the body was never read: the connection cannot be reused
                 response_headers.append((b"connection", b"close"))
-        self.metrics.request(route, status)
         length = str(len(PIXEL) if body is None else len(body)).encode()
         await send(
             {
@@ -129,6 +138,7 @@ class TrackingRoutes:
             }
         )
         await send({"type": "http.response.body", "body": body or b""})
+        self.metrics.request(route, status, time.perf_counter() - started)
 
     async def _track(
         self, scope: Scope, receive: Receive, route: str, headers: dict[str, str], cors: Headers
@@ -141,7 +151,8 @@ class TrackingRoutes:
         if method == "OPTIONS":
             return 200, cors + self.preflight_headers, b""
         if method not in ALLOWED_METHODS[route]:
-            raise Rejected(405, f"{method} is not allowed on {scope['path']}")
+            allow = ", ".join((*ALLOWED_METHODS[route], "OPTIONS")).encode()
+            raise Rejected(405, f"{method} is not allowed on {scope['path']}", [(b"allow", allow)])
         body = await self._read_body(headers, receive) if method == "POST" else b""
         query_string = scope["query_string"].decode("latin-1")
         request = CollectorRequest(
@@ -210,6 +221,8 @@ class TrackingRoutes:
         too_large = Rejected(413, f"request body larger than {self.drop_bytes} bytes: nothing recorded")
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.drop_bytes:
+            # With `Expect: 100-continue` the client sends nothing until told to: nothing to read away.
+            too_large.body_unread = "100-continue" not in headers.get("expect", "").lower()
             raise too_large
         held = 0  # what was received, not what was declared: a mere Content-Length holds no memory
         chunks = []
@@ -222,9 +235,12 @@ class TrackingRoutes:
                 chunk = message.get("body", b"")
                 size += len(chunk)
                 if size > self.drop_bytes:
+                    too_large.body_unread = message.get("more_body", False)
                     raise too_large
-                if not self.batcher.hold_body(len(chunk)):
-                    raise Rejected(503, OVERLOADED.decode())
+                if not self.batcher.hold_body(len(chunk)):  # bodies being received are past the in-flight bound
+                    overloaded = Rejected(503, OVERLOADED.decode(), self._retry_after)
+                    overloaded.body_unread = message.get("more_body", False)
+                    raise overloaded
                 held = size
                 chunks.append(chunk)
                 if not message.get("more_body", False):
@@ -238,6 +254,24 @@ class TrackingRoutes:
         if encoding not in ("identity", ""):
             raise Rejected(415, f"unsupported Content-Encoding {encoding}: send gzip or none")
         return body
+
+    async def _drain(self, receive: Receive) -> None:
+        """Read and discard the rest of a refused body, within DRAIN_LIMITS and DRAIN_SECONDS.
+        Closing with unread bytes makes the kernel reset the connection: a client (or a proxy in
+        front, which then answers 502 and counts the replica as failed) sees a broken pipe, not the 413."""
+
+        async def read_away() -> None:
+            left = DRAIN_LIMITS * self.drop_bytes
+            while left > 0:
+                message = await receive()
+                if message["type"] == "http.disconnect" or not message.get("more_body", False):
+                    return
+                left -= len(message.get("body", b""))
+
+        try:
+            await asyncio.wait_for(read_away(), DRAIN_SECONDS)
+        except TimeoutError:
+            pass  # a client that trickles gets its answer anyway, and the connection is closed
 
     def _gunzip(self, body: bytes, too_large: Rejected) -> bytes:
         """Inflate every gzip member, holding the result to the drop limit (a zip bomb is a 413, not an

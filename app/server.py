@@ -30,9 +30,9 @@ def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None
     registry = build_registry(settings)
     check_schemas(registry)
 
-    good, bad = sinks or build_sinks(settings)
-    pipeline = build_pipeline(settings, registry, good.name)
     metrics = Metrics()
+    good, bad = sinks or build_sinks(settings, metrics.spool)
+    pipeline = build_pipeline(settings, registry, good.name)
     batcher = Batcher(
         good,
         bad,
@@ -65,14 +65,14 @@ def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None
 
     api = FastAPI(title="Snowplow-compatible collector", version=__version__, lifespan=lifespan)
 
-    @api.get("/health", response_class=PlainTextResponse)
+    @api.api_route("/health", methods=["GET", "HEAD"], response_class=PlainTextResponse)
     async def health() -> str:
         """Liveness: the process serves."""
         return "ok"
 
-    @api.get("/sink-health", response_class=PlainTextResponse)
+    @api.api_route("/sink-health", methods=["GET", "HEAD"], response_class=PlainTextResponse)
     async def sink_health() -> PlainTextResponse:
-        """Readiness: the sinks accept writes and the service is not shutting down."""
+        """Readiness: the sinks accept writes and the service is not shutting down (docs/behaviour.md#routes)."""
         if await asyncio.to_thread(batcher.healthy):  # a sink may ask its broker: not on the event loop
             return PlainTextResponse("ok")
         return PlainTextResponse("sink unavailable", status_code=503)
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None
     @api.get("/metrics")
     async def prometheus() -> Response:
         """Prometheus text format, summed over every worker."""
+        await asyncio.to_thread(batcher.healthy)  # sink reachability as of this scrape, not the last probe
         return Response(metrics.render(), media_type=metrics.content_type)
 
     @api.get("/robots.txt", response_class=PlainTextResponse)

@@ -22,6 +22,7 @@ from app.protocol import Protocol as ProtocolStage
 from app.sinks import file, http, memory, stdout
 from app.sinks.base import Sink
 from app.sinks.fault import FaultSwitch
+from app.sinks.spool import Report as SpoolReport
 from app.sinks.spool import Spool
 
 
@@ -143,13 +144,18 @@ SINKS: dict[str, SinkBuilder] = {
 REMOTE_SINKS = frozenset({"http", "nats", "kafka"})  # across a network: a spool can stand in while it is down
 
 
-def build_sinks(settings: Settings) -> tuple[Sink, Sink]:
-    """The good and the bad output, each its own sink of the configured kind."""
-    build = SINKS[settings.sink]
-    sinks = [build(settings, output) for output in ("good", "bad")]
+def build_sink(settings: Settings, output: str) -> Sink:
+    """The configured sink for one output ("good" or "bad"), without spool or fault switch."""
+    return SINKS[settings.sink](settings, output)
+
+
+def build_sinks(settings: Settings, report: SpoolReport | None = None) -> tuple[Sink, Sink]:
+    """The good and the bad output, each its own sink of the configured kind; `report` receives
+    the spool's figures once a second."""
+    sinks = [build_sink(settings, output) for output in ("good", "bad")]
     if settings.spool_dir is not None and settings.sink in REMOTE_SINKS:
         sinks = [
-            Spool(sink, settings.spool_dir / output, settings.spool_max_bytes)
+            Spool(sink, settings.spool_dir / output, settings.spool_max_bytes, report)
             for sink, output in zip(sinks, ("good", "bad"), strict=True)
         ]
     if settings.fault_switch is not None:

@@ -2,7 +2,7 @@
 
 Files being written end in `.part` and hold only whole, fsynced lines, except after a crash,
 when the last line may be torn: the next start cuts it off and seals the file. A sealed file
-(`.jsonl`) is never written again. Each process holds an exclusive lock on its own `.part`
+(`.jsonl`, or `.tsv` for enriched TSV) is never written again. Each process holds an exclusive lock on its own `.part`
 file, so several workers share a folder without clashing, and none repairs another's file.
 """
 
@@ -39,18 +39,22 @@ class FileSettings:
     data_dir: Path
     file_rotate_bytes: int
     file_rotate_seconds: float
+    output_format: str
 
 
 def build(settings: FileSettings, output: str) -> FileSink:
-    """The sink of one output (good or bad): its own folder under data_dir."""
-    return FileSink(settings.data_dir / output, settings.file_rotate_bytes, settings.file_rotate_seconds)
+    """The sink of one output (good or bad): its own folder under data_dir. Bad rows are always
+    JSON; the good output is JSON lines or enriched TSV, and its files are named so."""
+    suffix = ".tsv" if output == "good" and settings.output_format == "tsv" else ".jsonl"
+    return FileSink(settings.data_dir / output, settings.file_rotate_bytes, settings.file_rotate_seconds, suffix)
 
 
 class FileSink:
     name = "file"
 
-    def __init__(self, directory: Path, rotate_bytes: int, rotate_seconds: float) -> None:
+    def __init__(self, directory: Path, rotate_bytes: int, rotate_seconds: float, suffix: str = ".jsonl") -> None:
         self.directory = directory
+        self.suffix = suffix
         self.rotate_bytes = rotate_bytes
         self.rotate_seconds = rotate_seconds
         self._file: _OpenFile | None = None
@@ -95,7 +99,7 @@ class FileSink:
         # writes fail loudly rather than land on whatever disk is underneath.
         self._sequence += 1
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        path = self.directory / f"{stamp}-{os.getpid()}-{self._sequence:04d}.jsonl{PART}"
+        path = self.directory / f"{stamp}-{os.getpid()}-{self._sequence:04d}{self.suffix}{PART}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from app.deadline_http import DeadlineClient
+from app.redact import safe_url, scrub
 from app.sinks.base import Record, Refused
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class HttpSink:
 
     def __init__(self, url: str, timeout_s: float, attempts: int, backoff_s: float, deadline_s: float) -> None:
         self.url = url
+        self.shown_url = safe_url(url)  # for messages: logs and 503 bodies never see its secrets
         self.attempts = attempts
         self.backoff_s = backoff_s
         self.deadline_s = deadline_s
@@ -77,7 +79,7 @@ class HttpSink:
                     "POST", self.url, deadline - time.monotonic(), content=body, headers=headers
                 )
             except httpx.HTTPError as error:
-                problem = f"{type(error).__name__}: {error}"
+                problem = f"{type(error).__name__}: {scrub(str(error), self.url)}"
             else:
                 if response.is_success:
                     self._failing = False
@@ -85,13 +87,15 @@ class HttpSink:
                 problem = f"HTTP {response.status_code}"
                 if response.status_code < 500 and response.status_code not in RETRIED_STATUSES:
                     self._failing = True
-                    raise Refused(f"http sink {self.url}: {problem}: the receiver refuses this batch")
+                    raise Refused(f"http sink {self.shown_url}: {problem}: the receiver refuses this batch")
             pause = self.backoff_s * 2 ** (attempt - 1)
             if attempt >= self.attempts or time.monotonic() + pause >= deadline:
                 break
             time.sleep(pause)
         self._failing = True
-        raise OSError(f"http sink {self.url}: {problem} after {attempt} attempt(s) in {self.deadline_s} s at most")
+        raise OSError(
+            f"http sink {self.shown_url}: {problem} after {attempt} attempt(s) in {self.deadline_s} s at most"
+        )
 
     def healthy(self) -> bool:
         """Asks the receiver (at most once a second): with no traffic, a failure or a recovery

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 
+from app.logs import Throttled
+from app.redact import safe_urls
 from app.sinks.base import Record
 
 log = logging.getLogger(__name__)
@@ -69,7 +71,8 @@ class NatsSink:
         self.ack_timeout_s = ack_timeout_s
         self._client: Client | None = None
         self._jetstream: JetStreamContext | None = None
-        self._failing = False
+        self._failing = True  # until JetStream has confirmed a stream takes the subject: not ready
+        self._trouble = Throttled(log)  # nats-py retries every second while the server is away
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"nats-{output}", daemon=True)
         self._thread.start()
@@ -87,21 +90,25 @@ class NatsSink:
                     reconnect_time_wait=RECONNECT_WAIT_S,
                     error_cb=self._on_error,
                     disconnected_cb=self._on_disconnect,
+                    reconnected_cb=self._on_reconnect,
                 )
             except Exception as error:  # nats-py raises several unrelated types for an absent server
-                log.warning("nats %s not reachable yet: %s", self.output, error)
+                self._trouble(logging.WARNING, "nats %s not reachable yet: %s", self.output, error)
                 await asyncio.sleep(RECONNECT_WAIT_S)
                 continue
             jetstream = client.jetstream(timeout=self.ack_timeout_s)
             try:
                 if self.stream:
                     await self._ensure_stream(jetstream)
+                else:
+                    await self._report_missing_stream(jetstream)
             except Exception as error:  # JetStream off, or no answer yet: start over, leak nothing
-                log.warning("nats %s: stream %s not ready: %s", self.output, self.stream, error)
+                self._trouble(logging.WARNING, "nats %s: stream %s not ready: %s", self.output, self.stream, error)
                 await client.close()
                 await asyncio.sleep(RECONNECT_WAIT_S)
                 continue
             self._client, self._jetstream = client, jetstream
+            self._trouble.clear()
             log.info("nats %s connected", self.output)
             return
 
@@ -111,15 +118,32 @@ class NatsSink:
         except BadRequestError as error:  # it exists with another configuration: the operator's choice wins
             log.info("nats stream %s kept as configured: %s", self.stream, error)
 
+    async def _report_missing_stream(self, jetstream: JetStreamContext) -> None:
+        """Without COLLECTOR_NATS_STREAM the stream must exist: say so at start, not on the first event.
+        Readiness stays 503 until it does (see `healthy`)."""
+        try:
+            await jetstream.find_stream_name_by_subject(self.subject)
+        except NotFoundError:
+            log.error(
+                "nats %s: no JetStream stream takes subject %s: every event will get a 503 until one does; "
+                "create it, or set COLLECTOR_NATS_STREAM to have the collector create it",
+                self.output,
+                self.subject,
+            )
+
     async def _on_error(self, error: Exception) -> None:
-        log.warning("nats %s: %s", self.output, error)
+        self._trouble(logging.WARNING, "nats %s: %s", self.output, error)
+
+    async def _on_reconnect(self) -> None:
+        if self._trouble.clear():
+            log.info("nats %s reconnected", self.output)
 
     async def _on_disconnect(self) -> None:
-        log.warning("nats %s disconnected; reconnecting", self.output)
+        self._trouble(logging.WARNING, "nats %s disconnected; reconnecting", self.output)
 
     async def _publish(self, records: list[Record]) -> None:
         if self._jetstream is None or self._client is None or not self._client.is_connected:
-            raise ConnectionError(f"nats {self.url} not connected")
+            raise ConnectionError(f"nats {safe_urls(self.url)} not connected")
         acks = [
             await self._jetstream.publish_async(
                 self.subject, record.data, headers={"Nats-Msg-Id": f"{self.output}:{record.id}"}

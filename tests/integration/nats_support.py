@@ -111,6 +111,18 @@ class NatsServer:
         finally:
             await client.close()
 
+    def create_stream(self, name: str, subjects: list[str]) -> None:
+        """What an operator does before starting collectors without COLLECTOR_NATS_STREAM."""
+
+        async def create() -> None:
+            client = await _connect(self.url)
+            try:
+                await client.jetstream(timeout=5).add_stream(name=name, subjects=subjects)
+            finally:
+                await client.close()
+
+        asyncio.run(create())
+
     # --- reading what the stream holds ------------------------------------------------------
 
     def messages(self, stream: str = STREAM) -> list[StreamMessage]:

@@ -20,6 +20,7 @@ LAYERS = {
         "schemas",
         "logs",
         "metrics",
+        "redact",
         "shutdown",
         "worker_lifetime",
         "deadline_http",
@@ -29,7 +30,7 @@ LAYERS = {
     "delivery": {"batching", "sinks"},
     "settings": {"config"},
     "micro": {"micro"},
-    "edge": {"routes", "server", "wiring", "connection", "__main__"},
+    "edge": {"routes", "server", "wiring", "resend", "connection", "__main__"},
 }
 MAY_IMPORT = {
     "base": {"base"},

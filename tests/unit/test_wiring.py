@@ -46,9 +46,9 @@ def test_a_settings_view_reads_only_settings_that_exist(view):
 
 
 def test_a_view_carries_the_values_of_the_settings(tmp_path):
-    settings = Settings(data_dir=tmp_path, file_rotate_bytes=4096, cookie_domains=["acme.com"])
+    settings = Settings(data_dir=tmp_path, file_rotate_bytes=4096, cookie_domains=["acme.com"], output_format="tsv")
 
-    assert settings_view(FileSettings, settings) == FileSettings(tmp_path, 4096, 3600.0)
+    assert settings_view(FileSettings, settings) == FileSettings(tmp_path, 4096, 3600.0, "tsv")
     assert settings_view(IdentitySettings, settings).cookie_domains == ("acme.com",)
 
 
@@ -57,6 +57,19 @@ def test_the_file_sink_writes_each_output_in_its_own_folder(tmp_path):
     try:
         assert isinstance(good, FileSink) and isinstance(bad, FileSink)
         assert (good.directory, bad.directory) == (tmp_path / "good", tmp_path / "bad")
+    finally:
+        good.close()
+        bad.close()
+
+
+@pytest.mark.parametrize(("output_format", "good_suffix"), [("json", ".jsonl"), ("tsv", ".tsv")])
+def test_the_good_file_output_is_named_for_its_format_and_bad_rows_are_always_json_lines(
+    tmp_path, output_format, good_suffix
+):
+    good, bad = build_sinks(Settings(data_dir=tmp_path, output_format=output_format))
+    try:
+        assert isinstance(good, FileSink) and isinstance(bad, FileSink)
+        assert (good.suffix, bad.suffix) == (good_suffix, ".jsonl")
     finally:
         good.close()
         bad.close()
