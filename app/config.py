@@ -7,11 +7,14 @@ The config file (`COLLECTOR_CONFIG` or `--config`) is TOML with the same names i
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import os
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
@@ -29,7 +32,12 @@ PACKAGE = Path(__file__).resolve().parent
 SHIPPED_SCHEMAS = PACKAGE / "iglu_schemas" if (PACKAGE / "iglu_schemas").is_dir() else PACKAGE.parent / "schemas"
 
 DOMAIN = re.compile(r"^[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\Z")
+HOST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*\.?\Z")  # underscores: container names
 HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+NATS_SCHEMES = ("nats", "tls", "ws", "wss")
+# A cookie's Expires is an HTTP date: its year has four digits.
+LAST_COOKIE_DATE = datetime(9999, 12, 31, tzinfo=UTC)
+EXTRAS = {"nats": "nats", "kafka": "confluent_kafka"}  # sink → the module its extra installs
 PRIVATE_AND_LOOPBACK = [
     "127.0.0.0/8",
     "::1/128",
@@ -247,6 +255,55 @@ class Settings(BaseSettings):
             ipaddress.ip_network(cidr, strict=False)  # raises ValueError naming the bad entry
         return value
 
+    @field_validator("host")
+    @classmethod
+    def _listen_address(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+            return value
+        except ValueError:
+            pass
+        # Numbers and dots (999.1.1.1) or colons are meant as an address, and are not a valid one.
+        if all(label.isdigit() for label in value.split(".")) or ":" in value or not HOST_NAME.match(value):
+            raise ValueError(f"{value!r} is neither an IP address nor a host name")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        if not (value.isascii() and value.isprintable()):
+            raise ValueError("only printable ASCII: a tab or control character would break TSV lines and bad rows")
+        return value
+
+    @field_validator("cookie_expiration_days")
+    @classmethod
+    def _cookie_date(cls, value: int) -> int:
+        most = (LAST_COOKIE_DATE - datetime.now(UTC)).days - 1
+        if value > most:
+            raise ValueError(f"at most {most}: a cookie's Expires date cannot be later than the year 9999")
+        return value
+
+    @field_validator("http_good_url", "http_bad_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            _url(value, ("http", "https"), "http://host[:port]/path")
+        return value
+
+    @field_validator("nats_url")
+    @classmethod
+    def _nats_urls(cls, value: str) -> str:
+        for server in value.split(","):
+            _url(server.strip(), NATS_SCHEMES, "nats://host[:port], or tls://, ws://, wss://; comma-separated")
+        return value
+
+    @field_validator("schemas_dir")
+    @classmethod
+    def _schemas_folder(cls, value: Path) -> Path:
+        if not value.is_dir():
+            raise ValueError(f"no such folder: {value}")
+        return value
+
     @field_validator("drop_payload_bytes")
     @classmethod
     def _drop_above_max(cls, value: int, info: ValidationInfo) -> int:
@@ -349,6 +406,33 @@ def _config_file_from(*sources: PydanticBaseSettingsSource) -> Path | None:
     return None
 
 
+def _url(value: str, schemes: tuple[str, ...], form: str) -> None:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as error:
+        raise ValueError(f"{value!r} is not a URL ({error}): expected {form}") from None
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError(f"{value!r} is not a URL of the form {form}")
+
+
+def sink_problems(settings: Settings) -> list[str]:
+    """What the chosen sink needs beyond valid values: its optional package, and (Kafka) producer
+    settings that librdkafka knows. Checked here so that serving never fails on them later."""
+    if settings.sink not in EXTRAS:
+        return []
+    try:
+        module = importlib.import_module(EXTRAS[settings.sink])
+    except ImportError:
+        return [missing_extra(settings.sink)]
+    if settings.sink == "kafka" and settings.kafka_producer_settings:
+        try:  # librdkafka checks names and values as it builds a producer; it connects to nothing yet
+            module.Producer({**settings.kafka_producer_settings, "log_level": 0})
+        except module.KafkaException as error:
+            return [f"COLLECTOR_KAFKA_PRODUCER_SETTINGS: {error.args[0].str()}"]
+    return []
+
+
 def _domain(value: str) -> str:
     """Values go into every Set-Cookie header: a domain name, nothing that could break the header."""
     if not DOMAIN.match(value):
@@ -356,8 +440,18 @@ def _domain(value: str) -> str:
     return value
 
 
+def missing_extra(sink: str) -> str:
+    """The one line for a sink whose client library (its extra) is not installed: check-config says
+    it, and so does building the sink (app/wiring.py), rather than a traceback."""
+    return f"COLLECTOR_SINK: the {sink} sink needs its extra: pip install 'pycollector[{sink}]'"
+
+
 class ConfigError(Exception):
     """A setting is invalid; the message names it."""
+
+
+def invalid_configuration(problems: list[str]) -> ConfigError:
+    return ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -368,7 +462,7 @@ def load_settings(**overrides: Any) -> Settings:
     if unknown:  # a misspelt variable would otherwise be ignored without a word
         raise ConfigError("unknown settings: " + ", ".join(unknown))
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as error:
         lines = []
         for problem in error.errors():
@@ -376,7 +470,11 @@ def load_settings(**overrides: Any) -> Settings:
             if problem["type"] == "extra_forbidden":  # unknown environment names were refused above: a file key
                 lines.append(f"{name} in the config file: unknown setting")
             else:
-                lines.append(f"COLLECTOR_{name.split('.')[0].upper()}: {problem['msg']}")
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+                lines.append(f"COLLECTOR_{name.split('.')[0].upper()}: {problem['msg'].removeprefix('Value error, ')}")
+        raise invalid_configuration(lines) from None
     except ValueError as error:  # e.g. a malformed TOML file
         raise ConfigError(f"config: {error}") from None
+    problems = sink_problems(settings)
+    if problems:
+        raise invalid_configuration(problems)
+    return settings

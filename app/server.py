@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None
 
     metrics = Metrics()
     good, bad = sinks or build_sinks(settings, metrics.spool)
-    pipeline = build_pipeline(settings, registry, good.name)
+    pipeline = build_pipeline(settings, registry, good.name, good.max_record_bytes, bad.max_record_bytes)
     batcher = Batcher(
         good,
         bad,

@@ -10,15 +10,16 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from app import __version__, schemas
 from app.badrows import BadRows
-from app.config import Settings
+from app.config import EXTRAS, Settings, invalid_configuration, missing_extra
 from app.connection import RESERVED_DESCRIPTORS, ConnectionLimits, raise_descriptor_limit
 from app.enrich import Enricher
 from app.identity import IdentityPolicy, IdentitySettings
 from app.iglu import MissingSchemas, Registry, SchemaKey
 from app.iglu_remote import RemoteRepository
-from app.pipeline import Output, Pipeline
+from app.pipeline import Output, Pipeline, RecordLimit, SinkLimits, unlimited
 from app.privacy import IpMask
 from app.protocol import Protocol as ProtocolStage
+from app.record_ids import RecordIds, UnusedIds
 from app.sinks import file, http, memory, stdout
 from app.sinks.base import Sink
 from app.sinks.fault import FaultSwitch
@@ -52,7 +53,14 @@ def check_schemas(registry: Registry) -> None:
         registry.validator(SchemaKey.of(uri))
 
 
-def build_pipeline(settings: Settings, registry: Registry, sink_name: str) -> Pipeline:
+def build_pipeline(
+    settings: Settings,
+    registry: Registry,
+    sink_name: str,
+    good_limit: RecordLimit = unlimited,
+    bad_limit: RecordLimit = unlimited,
+) -> Pipeline:
+    """The stages; `good_limit`/`bad_limit` are the sinks' `max_record_bytes` (asked per request)."""
     ip_mask = IpMask(settings.ip_anonymise_octets, settings.ip_anonymise_ipv6_groups)
     v_collector = f"{settings.name}-{__version__}-{sink_name}"
     enricher = Enricher(
@@ -70,6 +78,8 @@ def build_pipeline(settings: Settings, registry: Registry, sink_name: str) -> Pi
         BadRows(settings.name, v_collector, ip_mask, settings.client_ip_header, enricher.max_lengths),
         settings_view(Output, settings),
         registry,
+        SinkLimits(sink_name, good_limit, bad_limit),
+        RecordIds if settings.sink in DEDUPLICATING_SINKS else UnusedIds,
         observe=settings.micro_events > 0,
     )
 
@@ -117,19 +127,32 @@ def _http(settings: Settings, output: str) -> Sink:
     return http.build(settings_view(http.HttpSettings, settings), output)
 
 
+def _without_extra(sink: str, error: ImportError) -> None:
+    """A sink whose client library is not installed stops start-up with check-config's one line
+    naming the extra, not a traceback; any other import error is left to rise as it is."""
+    if (error.name or "").split(".")[0] == EXTRAS[sink]:
+        raise invalid_configuration([missing_extra(sink)]) from None
+
+
 def _memory(settings: Settings, output: str) -> Sink:
     return memory.build(settings_view(memory.MemorySettings, settings), output)
 
 
 def _nats(settings: Settings, output: str) -> Sink:
-    from app.sinks import nats  # optional dependency (the nats extra): imported only when chosen
-
+    try:
+        from app.sinks import nats  # optional dependency (the nats extra): imported only when chosen
+    except ImportError as error:
+        _without_extra("nats", error)
+        raise
     return nats.build(settings_view(nats.NatsSettings, settings), output)
 
 
 def _kafka(settings: Settings, output: str) -> Sink:
-    from app.sinks import kafka  # optional dependency (the kafka extra): imported only when chosen
-
+    try:
+        from app.sinks import kafka  # optional dependency (the kafka extra): imported only when chosen
+    except ImportError as error:
+        _without_extra("kafka", error)
+        raise
     return kafka.build(settings_view(kafka.KafkaSettings, settings), output)
 
 
@@ -142,6 +165,7 @@ SINKS: dict[str, SinkBuilder] = {
     "kafka": _kafka,
 }
 REMOTE_SINKS = frozenset({"http", "nats", "kafka"})  # across a network: a spool can stand in while it is down
+DEDUPLICATING_SINKS = frozenset({"nats"})  # drop a record whose id they have seen (JetStream's Nats-Msg-Id)
 
 
 def build_sink(settings: Settings, output: str) -> Sink:

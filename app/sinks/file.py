@@ -2,7 +2,7 @@
 
 Files being written end in `.part` and hold only whole, fsynced lines, except after a crash,
 when the last line may be torn: the next start cuts it off and seals the file. A sealed file
-(`.jsonl`, or `.tsv` for enriched TSV) is never written again. Each process holds an exclusive lock on its own `.part`
+(`.jsonl`, or `.tsv` for enriched TSV) is never written again, nor replaced: sealing takes the next free name. Each process holds an exclusive lock on its own `.part`
 file, so several workers share a folder without clashing, and none repairs another's file.
 """
 
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.sinks.base import Record
-from app.sinks.disk import fsync_dir, write_all
+from app.sinks.disk import fsync_dir, seal, write_all
 
 log = logging.getLogger(__name__)
 PART = ".part"
@@ -66,6 +66,11 @@ class FileSink:
         except OSError as error:
             self._failing = True
             log.error("file sink %s unusable at start: %s", directory, error)
+            return
+        # A read-only folder lets all of the above pass: readiness must say so before the first write fails.
+        if not self._probe():
+            self._failing = True
+            log.error("file sink %s cannot take a written file at start", directory)
 
     def recover(self) -> None:
         """Seal `.part` files left by a process that died: cut a torn last line, then rename."""
@@ -86,9 +91,9 @@ class FileSink:
                     os.ftruncate(fd, whole)
                     os.fsync(fd)
                     log.warning("cut a torn last line (%d bytes) from %s", len(data) - whole, path.name)
-                if whole:
-                    path.rename(path.with_name(path.name[: -len(PART)]))
-                else:
+                if whole and os.fstat(fd).st_nlink == 1:
+                    seal(path, PART)
+                else:  # empty, or sealed already by a process that died before removing this name
                     path.unlink()
             finally:
                 os.close(fd)
@@ -163,7 +168,7 @@ class FileSink:
             return
         try:
             if current.size:
-                current.path.rename(current.path.with_name(current.path.name[: -len(PART)]))
+                seal(current.path, PART)
             else:
                 current.path.unlink()
             fsync_dir(self.directory)
@@ -192,6 +197,9 @@ class FileSink:
         except OSError:
             return False
         return True
+
+    def max_record_bytes(self) -> int | None:
+        return None
 
     def tick(self) -> None:
         if self._file is not None and time.monotonic() - self._file.opened_at >= self.rotate_seconds:

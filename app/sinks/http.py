@@ -112,6 +112,9 @@ class HttpSink:
                 self._failing = True
         return not self._failing
 
+    def max_record_bytes(self) -> int | None:
+        return None
+
     def tick(self) -> None:
         pass
 

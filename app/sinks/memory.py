@@ -43,6 +43,9 @@ class MemorySink:
     def healthy(self) -> bool:
         return not self.failing
 
+    def max_record_bytes(self) -> int | None:
+        return None  # no message limit in memory
+
     def tick(self) -> None:
         pass
 

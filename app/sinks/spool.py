@@ -167,6 +167,9 @@ class Spool:
     def healthy(self) -> bool:
         return self.inner.healthy()  # readiness reports the broker; the spool still accepts meanwhile
 
+    def max_record_bytes(self) -> int | None:
+        return self.inner.max_record_bytes()
+
     def tick(self) -> None:
         self.inner.tick()
         if self.report is not None:

@@ -59,3 +59,12 @@ def test_an_unknown_key_in_the_config_file_is_named_as_written_there(tmp_path):
 def test_the_example_config_file_is_valid():
     result = run("check-config", "--config", str(ROOT / "deploy" / "collector.toml"))
     assert (result.returncode, result.stdout.strip()) == (0, "configuration ok"), result.stderr
+
+
+def test_a_sink_without_its_extra_stops_start_up_in_one_line(tmp_path):
+    """Where nats-py is not installed (an import of it fails), serving stops naming the extra, with no traceback."""
+    (tmp_path / "nats.py").write_text("raise ModuleNotFoundError(\"No module named 'nats'\", name='nats')\n")
+    result = run("serve", env={"COLLECTOR_SINK": "nats", "PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 2
+    assert "COLLECTOR_SINK: the nats sink needs its extra: pip install 'pycollector[nats]'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -26,7 +26,7 @@ LAYERS = {
         "deadline_http",
     },
     "iglu": {"iglu_remote", "iglu", "linear_regex"},
-    "pipeline": {"protocol", "identity", "enrich", "badrows", "formats", "redirect", "pipeline"},
+    "pipeline": {"protocol", "identity", "enrich", "badrows", "formats", "redirect", "record_ids", "pipeline"},
     "delivery": {"batching", "sinks"},
     "settings": {"config"},
     "micro": {"micro"},

@@ -3,12 +3,16 @@ settings that exist."""
 
 from __future__ import annotations
 
+import os
+import sys
 import typing
 from dataclasses import fields
 
 import pytest
 
-from app.config import Settings
+import app.sinks
+from app.__main__ import main
+from app.config import EXTRAS, ConfigError, Settings, missing_extra
 from app.identity import IdentitySettings
 from app.micro.api import MicroSettings
 from app.pipeline import Output
@@ -73,3 +77,25 @@ def test_the_good_file_output_is_named_for_its_format_and_bad_rows_are_always_js
     finally:
         good.close()
         bad.close()
+
+
+def test_every_sink_with_an_extra_is_a_sink_of_the_table():
+    assert set(EXTRAS) <= set(SINKS)
+
+
+@pytest.mark.parametrize("sink", sorted(EXTRAS))
+def test_a_sink_without_its_extra_stops_building_with_check_configs_one_line(monkeypatch, capsys, tmp_path, sink):
+    """Building the chosen sink from the SINKS table says what check-config says, not a traceback."""
+    monkeypatch.setitem(sys.modules, EXTRAS[sink], None)  # as where the package is not installed
+    monkeypatch.delitem(sys.modules, f"app.sinks.{sink}")  # imported by this module: import it again
+    monkeypatch.delattr(app.sinks, sink)
+    with pytest.raises(ConfigError) as built:
+        build_sinks(Settings(sink=sink, data_dir=tmp_path))
+
+    for name in [name for name in os.environ if name.startswith("COLLECTOR_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("COLLECTOR_SINK", sink)
+    assert main(["check-config"]) == 2
+    assert capsys.readouterr().err == f"collector: {built.value}\n"
+    assert str(built.value) == f"invalid configuration:\n  {missing_extra(sink)}"
+    assert built.value.__cause__ is None and built.value.__suppress_context__
