@@ -121,6 +121,10 @@ def serve(settings: Settings) -> int:
         log_level=settings.log_level,
         log_config=logging_config(settings.log_level),
         access_log=False,
+        # Sizes counted and timeouts kept while a request is read, before any work (app/connection.py).
+        http="app.connection:BoundedHttpProtocol",
+        timeout_keep_alive=settings.idle_timeout_seconds,
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         proxy_headers=False,  # the identity stage reads forwarding headers, from trusted proxies only
         server_header=False,
     )

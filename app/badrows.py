@@ -48,6 +48,9 @@ ANONYMOUS_DROPS = frozenset(
 MASK_MARGIN = 64
 PARAMETER_VALUE_CAP = 512
 HEADER_CAP = 8192
+# All header lines of one bad row together: a bad row per event repeats them, so they are what
+# multiplies a request's size most.
+HEADERS_TOTAL_CAP = 8192
 # More caps of the official schemas (collector payload and raw event alike): a longer value
 # would make the bad row itself invalid.
 CONTENT_TYPE_CAP = 256
@@ -58,7 +61,15 @@ TEXT_INTEGERS = frozenset({"txn_id"})
 
 
 class BadRows:
-    def __init__(self, collector_name: str, v_collector: str, ip_mask: IpMask, client_ip_header: str | None) -> None:
+    def __init__(
+        self,
+        collector_name: str,
+        v_collector: str,
+        ip_mask: IpMask,
+        client_ip_header: str | None,
+        max_lengths: dict[str, int] | None = None,
+    ) -> None:
+        self.max_lengths = max_lengths or {}  # atomic fields: what a partial event keeps of each
         self.processor = {"artifact": collector_name, "version": __version__}
         self.collector = v_collector[:32]
         self.ip_mask = ip_mask
@@ -110,7 +121,7 @@ class BadRows:
             **self.request_context(request, identity),
             "userId": identity.network_userid,
         }
-        payload = {"enriched": _flat_enriched(enriched), "raw": raw}
+        payload = {"enriched": _flat_enriched(enriched, self.max_lengths), "raw": raw}
         return self._row(
             SCHEMA_VIOLATIONS, {"timestamp": iso_from_ms(now_ms), "messages": self._masked(messages)}, payload
         )
@@ -140,11 +151,14 @@ class BadRows:
         """What the collector saw of the request, less what anonymisation forbids."""
         drop = self.identifying if identity.anonymous else self.always_dropped
         mask = self.ip_mask.mask_text  # a Via or Referer header may hold an address too
-        headers = [
-            mask(f"{name}: {value[: HEADER_CAP + MASK_MARGIN]}")[:HEADER_CAP]
-            for name, value in request.headers.items()
-            if name not in drop
-        ]
+        headers = []
+        room = HEADERS_TOTAL_CAP
+        for name, value in request.headers.items():
+            if name not in drop and room > 0:
+                cap = min(HEADER_CAP, room)
+                line = mask(f"{name}: {value[: cap + MASK_MARGIN]}")[:cap]
+                headers.append(line)
+                room -= len(line)
         return {
             "hostname": _cap(request.hostname, URI_CAP),
             "timestamp": iso_from_ms(request.received_ms),
@@ -154,12 +168,14 @@ class BadRows:
             "headers": headers,
         }
 
-    def size_violation(self, request: CollectorRequest, maximum: int, actual: int, now_ms: int) -> dict[str, Any]:
+    def size_violation(
+        self, request: CollectorRequest, maximum: int, actual: int, now_ms: int, expectation: str | None = None
+    ) -> dict[str, Any]:
         failure = {
             "timestamp": iso_from_ms(now_ms),
             "maximumAllowedSizeBytes": maximum,
             "actualSizeBytes": actual,
-            "expectation": f"a {request.method} payload of at most {maximum} bytes",
+            "expectation": expectation or f"a {request.method} payload of at most {maximum} bytes",
         }
         # Like Snowplow, keep a tenth of the limit: enough to find the sender, not the whole payload.
         # The query is cut to that tenth, the body to what is left of it after the head; each is
@@ -199,10 +215,13 @@ def _cap(value: str | None, limit: int) -> str | None:
     return value[:limit] if value is not None else None
 
 
-def _flat_enriched(event: dict[str, Any]) -> dict[str, Any]:
-    """The partial event as the bad-row schema types it: JSON columns as text, flags as 0/1, decimals as text."""
+def _flat_enriched(event: dict[str, Any], max_lengths: dict[str, int]) -> dict[str, Any]:
+    """The partial event as the bad-row schema types it: JSON columns as text, flags as 0/1, decimals as
+    text; a text longer than its atomic field is cut to it (its failure says how long it was)."""
     flat: dict[str, Any] = {}
     for name, value in event.items():
+        if isinstance(value, str) and len(value) > max_lengths.get(name, len(value)):
+            value = value[: max_lengths[name]]
         if isinstance(value, bool):
             value = int(value)
         elif isinstance(value, float):

@@ -118,6 +118,18 @@ class Batcher:
         finally:
             self._count_inflight(-count, -size)
 
+    def hold_body(self, size: int) -> bool:
+        """Count `size` bytes of a request body being received as in flight: it holds memory as much
+        as a record waiting for its batch. False (nothing counted) when that would pass the bound."""
+        if size and self.inflight_bytes + size > self.inflight_max_bytes:
+            return False
+        self._count_inflight(0, size)
+        return True
+
+    def release_body(self, size: int) -> None:
+        """The body is read whole (its records are counted from here) or abandoned."""
+        self._count_inflight(0, -size)
+
     def _count_inflight(self, records: int, size: int) -> None:
         self.inflight_records += records
         self.inflight_bytes += size

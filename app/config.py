@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     http_backoff_seconds: float = Field(
         0.2, ge=0, description="http sink: wait before the first retry, doubled each time"
     )
+    http_batch_deadline_seconds: float = Field(
+        10.0, gt=0, description="http sink: longest one batch may take, every attempt and wait included"
+    )
     spool_dir: Path | None = Field(
         None, description="remote sinks: keep batches here while the sink is down (off when unset)"
     )
@@ -160,6 +163,14 @@ class Settings(BaseSettings):
     # Sizes
     max_payload_bytes: int = Field(1024 * 1024, ge=1, description="above it: a size_violation bad row")
     drop_payload_bytes: int = Field(2 * 1024 * 1024, ge=1, description="above it: 413, nothing recorded")
+    max_bad_bytes_per_request: int = Field(
+        4 * 1024 * 1024,
+        ge=64 * 1024,
+        description="bad rows one request may write; past it they become one size_violation",
+    )
+    max_gzip_members: int = Field(
+        64, ge=1, description="a gzip body of more members (one is usual): 400, nothing recorded"
+    )
 
     # Routes and CORS
     custom_paths: dict[str, str] = Field(
@@ -180,6 +191,25 @@ class Settings(BaseSettings):
         20480, ge=256, description="longer path and query string: 414, nothing recorded"
     )
     max_header_bytes: int = Field(40960, ge=1024, description="larger request headers: 431, nothing recorded")
+
+    # Connections: LB-like timeouts (see the README's Limits section for why these values)
+    idle_timeout_seconds: int = Field(
+        65, ge=1, description="close a keep-alive connection idle this long (longer than a LB's 60 s)"
+    )
+    header_timeout_seconds: float = Field(
+        60.0, gt=0, description="a request head not complete this long after it began: connection closed"
+    )
+    body_timeout_seconds: float = Field(
+        60.0, gt=0, description="a request body not complete this long after its head: connection closed"
+    )
+    max_connections: int = Field(
+        10000,
+        ge=1,
+        description="more open connections per worker: a new one is closed at once (capped by open-file limit)",
+    )
+    shutdown_timeout_seconds: int = Field(
+        30, ge=1, description="on stop, longest wait for requests still being answered"
+    )
     max_events_per_request: int = Field(1000, ge=1, description="more events in one POST: the payload is a bad row")
     max_entities_per_event: int = Field(100, ge=1, description="more entities on one event: the event is a bad row")
     max_json_depth: int = Field(

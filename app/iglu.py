@@ -6,12 +6,17 @@ A failure is returned as a `Failure` holding the bad-row message that Snowplow w
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,9 +25,10 @@ import fastjsonschema
 import orjson
 
 from app.clock import iso_now
-from app.failures import CriterionMismatch, DataReport, Failure, IgluError, NotIglu, Result
+from app.failures import CriterionMismatch, DataReport, Failure, IgluError, NotIglu, RepositoryError, Result
 from app.ids import UUID_PATTERN
 from app.iglu_remote import RemoteRepository
+from app.linear_regex import compile_linear
 
 # \Z, not $: `$` also matches before a final newline, so "<uuid>\n" or "iglu:...\n" would pass.
 IGLU_URI = re.compile(
@@ -30,10 +36,16 @@ IGLU_URI = re.compile(
 )
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
 LOCAL_REPOSITORY = "local schemas"
+LOOKUP_THREADS = 4  # remote lookups at once; more wait their turn
+# A waiting request gives a lookup this long past its deadline to report its own failure.
+WAIT_MARGIN_S = 0.5
+MAX_RUNNING_LOOKUPS = 64  # lookups started or waiting; past it a new key fails at once (a bad row)
 # The local folder's part of every failed lookup; its time is filled in when reported.
 _LOCAL_NOT_FOUND = (
     {"repository": LOCAL_REPOSITORY, "errors": [{"error": "NotFound"}], "attempts": 1, "lastAttempt": None},
 )
+
+log = logging.getLogger(__name__)
 
 
 class MissingSchemas(RuntimeError):
@@ -155,6 +167,17 @@ def _unusable(reason: str) -> Callable[[Any], Any]:
 
 
 @dataclass(slots=True)
+class Deferred:
+    """The remote lookups one pipeline run met and did not wait for."""
+
+    give_up: bool = False
+    lookups: list[Future[Any]] = field(default_factory=list)
+
+
+_DEFERRED: ContextVar[Deferred | None] = ContextVar("iglu_deferred", default=None)
+
+
+@dataclass(slots=True)
 class _Resolved:
     validator: Callable[[Any], Any] | None
     history: list[dict[str, Any]]  # the lookups that failed, for a ResolutionError
@@ -178,6 +201,7 @@ class Registry:
         cache_size: int = 1000,
         ttl_s: float = 600.0,
         negative_ttl_s: float = 30.0,
+        deadline_s: float = 2.0,
     ) -> None:
         self.root = root
         self.remotes = list(remotes)
@@ -187,10 +211,14 @@ class Registry:
         self._local: dict[SchemaKey, _Resolved] = {}
         self._cache: OrderedDict[SchemaKey, _Resolved] = OrderedDict()  # remote schemas and all misses
         self._lock = threading.Lock()
+        self.deadline_s = deadline_s
+        # Lookups run here, apart from requests: a slow registry holds these threads, no others.
+        self._pool = ThreadPoolExecutor(max_workers=LOOKUP_THREADS, thread_name_prefix="iglu")
+        self._running: dict[SchemaKey, Future[_Resolved]] = {}
 
     @property
     def may_block(self) -> bool:
-        """Whether a lookup can wait on the network (then callers keep it off the event loop)."""
+        """Whether a lookup can wait on the network (then callers run the pipeline `deferring`)."""
         return bool(self.remotes)
 
     def schema(self, key: SchemaKey) -> dict[str, Any] | None:
@@ -235,31 +263,94 @@ class Registry:
         if schema is not None:
             resolved = self._local[key] = _Resolved(self._compile_or_refuse(schema), [], 0)
             return resolved
-        # A miss is kept in the bounded cache, never for good: clients choose which keys they send.
-        resolved = (
-            self._ask_remotes(key, now)
-            if self.remotes
-            else _Resolved(None, list(_LOCAL_NOT_FOUND), now + self.negative_ttl_s)
-        )
+        if not self.remotes:
+            # A miss is kept in the bounded cache, never for good: clients choose which keys they send.
+            resolved = _Resolved(None, list(_LOCAL_NOT_FOUND), now + self.negative_ttl_s)
+            self._remember(key, resolved)
+            return resolved
+        return self._remote(key, now)
+
+    def _remember(self, key: SchemaKey, resolved: _Resolved) -> None:
         with self._lock:
             self._cache[key] = resolved
             self._cache.move_to_end(key)
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
+
+    def _remote(self, key: SchemaKey, now: float) -> _Resolved:
+        """The remote registries' answer: waited for (within the deadline) by callers that may block,
+        or handed to the caller's Deferred while a pipeline run goes on without it."""
+        lookup = self._lookup(key)
+        if lookup.done():
+            return lookup.result()
+        deferred = _DEFERRED.get()
+        if deferred is None:  # the command line and tests: waiting is fine, for the deadline at most
+            try:
+                return lookup.result(timeout=self.deadline_s + WAIT_MARGIN_S)
+            except FutureTimeout:
+                return self._unanswered(now, "no answer within the lookup deadline")
+        if deferred.give_up:
+            return self._unanswered(now, "no answer within the lookup deadline")
+        deferred.lookups.append(lookup)
+        return _Resolved(None, [], 0)  # this run's result is thrown away once the lookup is done
+
+    def _lookup(self, key: SchemaKey) -> Future[_Resolved]:
+        """Single flight: one lookup per key at a time, however many requests want it."""
+        with self._lock:
+            running = self._running.get(key)
+            if running is not None:
+                return running
+            if len(self._running) >= MAX_RUNNING_LOOKUPS:  # random keys must not queue without end
+                refused: Future[_Resolved] = Future()
+                refused.set_result(self._unanswered(time.monotonic(), "too many registry lookups in progress"))
+                return refused
+            lookup = self._pool.submit(self._ask_and_remember, key)
+            self._running[key] = lookup
+            return lookup
+
+    def _ask_and_remember(self, key: SchemaKey) -> _Resolved:
+        try:
+            resolved = self._ask_remotes(key, time.monotonic())
+        except Exception as error:  # a bug must not leave the key running for ever
+            log.error("registry lookup failed: %s", type(error).__name__)
+            resolved = self._unanswered(time.monotonic(), f"lookup failed: {type(error).__name__}")
+        self._remember(key, resolved)  # before the key stops running: a new request finds one or the other
+        with self._lock:
+            self._running.pop(key, None)
         return resolved
+
+    def _unanswered(self, now: float, why: str) -> _Resolved:
+        failure = RepositoryError(error="RepoFailure", message=why)
+        history: list[dict[str, Any]] = list(_LOCAL_NOT_FOUND)
+        for remote in self.remotes:
+            history.append({"repository": remote.name, "errors": [failure], "attempts": 1, "lastAttempt": None})
+        return _Resolved(None, history, now)  # not remembered: the lookup itself still may answer
 
     def _ask_remotes(self, key: SchemaKey, now: float) -> _Resolved:
         history = list(_LOCAL_NOT_FOUND)
         path = f"{key.vendor}/{key.name}/{key.format}/{key.version}"
+        deadline = now + self.deadline_s
         for remote in self.remotes:
-            fetched = remote.fetch(path)
+            fetched = remote.fetch(path, deadline - time.monotonic())
             if not isinstance(fetched, Failure):
                 return _Resolved(self._compile_or_refuse(fetched), [], now + self.ttl_s)
             attempt = {"repository": remote.name, "errors": [fetched.message], "attempts": 1, "lastAttempt": iso_now()}
             history.append(attempt)
         return _Resolved(None, history, now + self.negative_ttl_s)
 
+    @contextmanager
+    def deferring(self, give_up: bool = False) -> Iterator[Deferred]:
+        """Within this block, a remote lookup is not waited for: it is started (or joined) and
+        noted in the Deferred; with `give_up`, one still running is a resolution failure."""
+        deferred = Deferred(give_up=give_up)
+        token = _DEFERRED.set(deferred)
+        try:
+            yield deferred
+        finally:
+            _DEFERRED.reset(token)
+
     def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)  # a running lookup ends by its deadline
         for remote in self.remotes:
             remote.close()
 
@@ -286,7 +377,7 @@ class Registry:
     def compile(schema: dict[str, Any]) -> Callable[[Any], Any]:
         # Iglu's meta-schema URI would make fastjsonschema pick the newest draft; Iglu schemas are draft 4.
         draft4 = {**schema, "$schema": DRAFT4}
-        return fastjsonschema.compile(draft4, handlers=_NoRemoteRefs(), formats={"uuid": UUID_PATTERN}, fast_fail=False)
+        return compile_linear(draft4, handlers=_NoRemoteRefs(), formats={"uuid": UUID_PATTERN}, fast_fail=False)
 
     def validate(self, key: SchemaKey, data: Any) -> Failure | None:
         """None when `data` is valid against `key`, else a Failure with an IgluError message."""

@@ -18,6 +18,7 @@ from app.clock import now_ms
 from app.enrich import Enricher
 from app.formats import FORMATS, json_line
 from app.identity import Identity, IdentityPolicy
+from app.iglu import Registry
 from app.protocol import Protocol, RawEvent, parse_query
 from app.record import Record
 from app.record_ids import RecordIds, UnusedIds
@@ -55,11 +56,13 @@ class Collected:
 
 @dataclass(frozen=True, slots=True)
 class Output:
-    """How good events are written and keyed (`max_payload_bytes`: above it, a size_violation)."""
+    """How good events are written and keyed (`max_payload_bytes`: above it, a size_violation), and
+    how much one request may write in bad rows (`max_bad_bytes_per_request`: past it, one size_violation)."""
 
     output_format: str
     partition_key: str
     max_payload_bytes: int
+    max_bad_bytes_per_request: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,7 @@ class Pipeline:
         enricher: Enricher,
         badrows: BadRows,
         output: Output,
-        may_block: bool,
+        registry: Registry,
         limits: SinkLimits,
         record_ids: type[RecordIds] = UnusedIds,
         observe: bool = False,
@@ -92,9 +95,12 @@ class Pipeline:
         self.enricher = enricher
         self.badrows = badrows
         self.max_payload_bytes = output.max_payload_bytes
+        self.max_bad_bytes = output.max_bad_bytes_per_request
         self.format_event = FORMATS[output.output_format]
         self.partition_key = output.partition_key
-        self.may_block = may_block  # a stage may wait on the network: keep `collect` off the event loop
+        # A stage may wait on the network: the caller runs `collect` within `registry.deferring()`.
+        self.registry = registry
+        self.may_block = registry.may_block
         self.sink_name = limits.sink
         self.good_limit, self.bad_limit = limits.good, limits.bad
         # Digests only where a sink de-duplicates by record id (UnusedIds: none to pay for).
@@ -134,12 +140,14 @@ class Pipeline:
         ids = self.record_ids(request, identity.ip)
         size = len(request.body) + len(request.query_string)
         if size > self.max_payload_bytes:
-            row = self.badrows.size_violation(request, self.max_payload_bytes, size, now)
-            bad = [self._payload_record(row, ids.for_payload(), identity)]
-            observed = [Observed(request, identity, None, None, row)] if self.observe else []
-            return Collected([], bad, identity.set_cookie, identity.anonymous, Counter(size_violation=1), observed)
+            return self._too_large(request, identity, size, now, ids.for_payload())
 
         parsed = self.protocol.parse(request)
+        if parsed.events and request.method == "POST":
+            # The query string is merged into every event of the batch: count it that often.
+            size = len(request.body) + len(request.query_string) * len(parsed.events)
+            if size > self.max_payload_bytes:
+                return self._too_large(request, identity, size, now, ids.for_payload())
         if request.path == REDIRECT_PATH:  # the route checked the target before calling
             parsed.events = [redirect_event(params, params["u"]) for params in parsed.events]
         bad = []
@@ -165,7 +173,32 @@ class Pipeline:
             if self.observe:
                 observed.append(Observed(request, identity, params, event, bad_row))
         outcomes["good"] = len(good)
-        return Collected(good, bad, identity.set_cookie, identity.anonymous, +outcomes, observed)
+        collected = Collected(good, bad, identity.set_cookie, identity.anonymous, +outcomes, observed)
+        return self._bound_bad_rows(collected, request, identity, now, ids)
+
+    def _too_large(self, request: CollectorRequest, identity: Identity, size: int, now: int, row_id: str) -> Collected:
+        """The whole payload as one size_violation: it is above the payload limit."""
+        row = self.badrows.size_violation(request, self.max_payload_bytes, size, now)
+        bad = [self._payload_record(row, row_id, identity)]
+        observed = [Observed(request, identity, None, None, row)] if self.observe else []
+        return Collected([], bad, identity.set_cookie, identity.anonymous, Counter(size_violation=1), observed)
+
+    def _bound_bad_rows(
+        self, collected: Collected, request: CollectorRequest, identity: Identity, now: int, ids: RecordIds
+    ) -> Collected:
+        """One request may not write more than max_bad_bytes in bad rows: past it, its failures
+        become one size_violation (its good events are kept)."""
+        written = sum(len(record.data) for record in collected.bad)
+        if written <= self.max_bad_bytes:
+            return collected
+        expectation = f"bad rows of at most {self.max_bad_bytes} bytes per request"
+        row = self.badrows.size_violation(request, self.max_bad_bytes, written, now, expectation)
+        collected.bad = [self._payload_record(row, ids.for_payload(), identity)]
+        collected.outcomes = Counter(good=len(collected.good), size_violation=1)
+        if self.observe:  # the Micro store sees what was written: the good events and this one row
+            kept = [seen for seen in collected.observed if seen.bad_row is None]
+            collected.observed = [*kept, Observed(request, identity, None, None, row)]
+        return collected
 
     def _fit(self, collected: Collected) -> Collected:
         """Records larger than their sink's message limit become size_violation bad rows that fit:

@@ -31,6 +31,7 @@ NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 URL_SAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 
 EXPECTATION_CAP = 256
+UTF8_BOM = b"\xef\xbb\xbf"
 
 RawEvent = dict[str, str]
 
@@ -105,10 +106,11 @@ class Protocol:
         if media_type not in JSON_TYPES:
             expectation = "expected application/json or text/plain"
             return _payload_violation([_input("contentType", request.content_type, expectation)], _text(request.body))
-        if not request.body.strip():
+        json_body = request.body.removeprefix(UTF8_BOM)  # some clients start UTF-8 text with one
+        if not json_body.strip():
             return _payload_violation([_input("body", None, "empty body: expected a payload_data JSON")], None)
         try:
-            payload = orjson.loads(request.body)
+            payload = orjson.loads(json_body)
         except orjson.JSONDecodeError as error:
             text = _text(request.body)
             return _payload_violation([FieldError(field="body", value=text, error=f"invalid JSON: {error}")], text)

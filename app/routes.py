@@ -19,9 +19,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.batching import Batcher, Overloaded, SinkUnavailable
 from app.clock import now_ms
+from app.iglu import WAIT_MARGIN_S
 from app.metrics import Metrics
 from app.micro.store import MicroStore
-from app.pipeline import Pipeline
+from app.pipeline import Collected, Pipeline
 from app.redirect import check_target
 from app.request import REDIRECT_PATH, STANDARD_ROUTES, TP2_PATH, CollectorRequest
 
@@ -31,6 +32,9 @@ PIXEL = base64.b64decode("R0lGODlhAQABAPAAAP///wAAACH5BAUAAAAALAAAAAABAAEAAAICRA
 NO_CACHE = (b"cache-control", b"no-cache, no-store, must-revalidate")
 PIXEL_HEADERS = [(b"content-type", b"image/gif"), NO_CACHE]
 TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
+GZIP_WINDOW_BYTES = 4096  # the first slice of the body a gzip member is fed; doubled while it lasts
+OVERLOADED = b"not stored, retry later: too much is waiting for storage"
+SINK_UNAVAILABLE = b"not stored, retry later: the sink is unavailable"
 URL_RESERVED = ":/?#[]@!$&'()*+,;=%~"  # left as they are in a Location header
 # A refused body is read and thrown away before the answer, up to these bounds; past them the
 # connection is closed with the rest unread.
@@ -65,6 +69,7 @@ class RouteSettings:
 
     custom_paths: dict[str, str]
     drop_payload_bytes: int
+    max_gzip_members: int
     max_request_line_bytes: int
     max_header_bytes: int
     retry_after_seconds: int
@@ -91,9 +96,11 @@ class TrackingRoutes:
         self.metrics = metrics
         self.routes = {**{path: path for path in STANDARD_ROUTES}, **settings.custom_paths}
         self.drop_bytes = settings.drop_payload_bytes
+        self.max_gzip_members = settings.max_gzip_members
         self.max_request_line = settings.max_request_line_bytes
         self.max_header_bytes = settings.max_header_bytes
-        self.retry_after = str(settings.retry_after_seconds).encode()
+        self._retry_after = [(b"retry-after", str(settings.retry_after_seconds).encode())]
+        self._retry_later = TEXT + self._retry_after
         self.redirect_enabled = settings.redirect_enabled
         self.redirect_hosts = frozenset(settings.redirect_domains)
         self.allowed_origins = frozenset(settings.cors_allowed_origins)
@@ -120,7 +127,7 @@ class TrackingRoutes:
             if rejected.body_unread:
                 await self._drain(receive)
             status, response_headers, body = rejected.status, cors + TEXT + rejected.headers, str(rejected).encode()
-            if status == 413:  # the rest of the body was never read: the connection cannot be reused
+            if status in (413, 503):  # the rest of the body was never read: the connection cannot be reused
                 response_headers.append((b"connection", b"close"))
         length = str(len(PIXEL) if body is None else len(body)).encode()
         await send(
@@ -165,14 +172,13 @@ class TrackingRoutes:
             if refused is not None:
                 raise Rejected(400, refused.explain())
 
-        if self.pipeline.may_block:  # a remote registry lookup must not stall every other request
-            collected = await asyncio.to_thread(self.pipeline.collect, request)
-        else:
-            collected = self.pipeline.collect(request)
+        collected = await self._collect(request)
         try:
             await self.batcher.store(collected.good, collected.bad)
-        except (Overloaded, SinkUnavailable) as why:
-            return 503, cors + TEXT + [(b"retry-after", self.retry_after)], f"not stored, retry later: {why}".encode()
+        except Overloaded:
+            return 503, cors + self._retry_later, OVERLOADED
+        except SinkUnavailable:  # why is logged; the answer names no server path or broker address
+            return 503, cors + self._retry_later, SINK_UNAVAILABLE
         self.metrics.stored(collected.outcomes, collected.anonymous)
         if self.micro_store is not None:  # beside the sink: what was acknowledged, as it was acknowledged
             self.micro_store.add(collected.observed)
@@ -186,6 +192,23 @@ class TrackingRoutes:
             return 200, answer + TEXT, b"ok"
         return 200, answer + PIXEL_HEADERS, None if method == "HEAD" else PIXEL
 
+    async def _collect(self, request: CollectorRequest) -> Collected:
+        """The pipeline runs on the event loop and never waits on a remote registry: a run that meets
+        lookups still running is thrown away, the lookups are awaited (each has its deadline), and
+        the request runs again with their answers. Requests that need no lookup never wait."""
+        if not self.pipeline.may_block:
+            return self.pipeline.collect(request)
+        registry = self.pipeline.registry
+        with registry.deferring() as deferred:
+            collected = self.pipeline.collect(request)
+        if not deferred.lookups:
+            return collected
+        await asyncio.wait(
+            [asyncio.wrap_future(lookup) for lookup in deferred.lookups], timeout=registry.deadline_s + WAIT_MARGIN_S
+        )
+        with registry.deferring(give_up=True):
+            return self.pipeline.collect(request)
+
     def _check_sizes(self, scope: Scope) -> None:
         if len(scope.get("raw_path") or b"") + len(scope["query_string"]) > self.max_request_line:
             raise Rejected(414, f"path and query string longer than {self.max_request_line} bytes: nothing recorded")
@@ -193,26 +216,37 @@ class TrackingRoutes:
             raise Rejected(431, f"request headers larger than {self.max_header_bytes} bytes: nothing recorded")
 
     async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
+        """The whole body, while it fits the drop limit and, with what waits for storage, the in-flight
+        bound: a body being received holds memory as much as a record waiting for its batch."""
         too_large = Rejected(413, f"request body larger than {self.drop_bytes} bytes: nothing recorded")
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.drop_bytes:
             # With `Expect: 100-continue` the client sends nothing until told to: nothing to read away.
             too_large.body_unread = "100-continue" not in headers.get("expect", "").lower()
             raise too_large
+        held = 0  # what was received, not what was declared: a mere Content-Length holds no memory
         chunks = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ClientGone  # a partial body is not a payload: record nothing
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.drop_bytes:
-                too_large.body_unread = message.get("more_body", False)
-                raise too_large
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientGone  # a partial body is not a payload: record nothing
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.drop_bytes:
+                    too_large.body_unread = message.get("more_body", False)
+                    raise too_large
+                if not self.batcher.hold_body(len(chunk)):  # bodies being received are past the in-flight bound
+                    overloaded = Rejected(503, OVERLOADED.decode(), self._retry_after)
+                    overloaded.body_unread = message.get("more_body", False)
+                    raise overloaded
+                held = size
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+        finally:
+            self.batcher.release_body(held)
         body = b"".join(chunks)
         encoding = headers.get("content-encoding", "identity").strip().lower()
         if encoding == "gzip":
@@ -240,22 +274,33 @@ class TrackingRoutes:
             pass  # a client that trickles gets its answer anyway, and the connection is closed
 
     def _gunzip(self, body: bytes, too_large: Rejected) -> bytes:
-        """Inflate every gzip member, holding the result to the drop limit: a zip bomb is a 413,
-        not an out-of-memory."""
-        inflated = b""
-        rest = body
-        while rest:
+        """Inflate every gzip member, holding the result to the drop limit (a zip bomb is a 413, not an
+        out-of-memory) and the members to their bound. Each member is fed a growing window of the body,
+        so what zlib copies aside past a member's end is about that member's size: linear in the body."""
+        inflated: list[bytes] = []
+        size = position = members = 0
+        view = memoryview(body)
+        while position < len(body):
+            members += 1
+            if members > self.max_gzip_members:
+                raise Rejected(400, f"body has more than {self.max_gzip_members} gzip members")
             inflater = zlib.decompressobj(wbits=31)
-            try:
-                inflated += inflater.decompress(rest, self.drop_bytes + 1 - len(inflated))
-            except zlib.error as error:
-                raise Rejected(400, f"body is not valid gzip: {error}") from None
-            if len(inflated) > self.drop_bytes or inflater.unconsumed_tail:
-                raise too_large
-            if not inflater.eof:
-                raise Rejected(400, "body is not valid gzip: truncated")
-            rest = inflater.unused_data  # a second member follows (gzip allows several)
-        return inflated
+            window = GZIP_WINDOW_BYTES
+            while not inflater.eof:
+                if position >= len(body):
+                    raise Rejected(400, "body is not valid gzip: truncated")
+                chunk = view[position : position + window]
+                try:
+                    data = inflater.decompress(chunk, self.drop_bytes + 1 - size)
+                except zlib.error as error:
+                    raise Rejected(400, f"body is not valid gzip: {error}") from None
+                size += len(data)
+                if size > self.drop_bytes or inflater.unconsumed_tail:
+                    raise too_large
+                inflated.append(data)
+                position += len(chunk) - len(inflater.unused_data)
+                window *= 2
+        return b"".join(inflated)
 
     def _cors(self, headers: dict[str, str]) -> Headers:
         origin = headers.get("origin", "").split(" ", 1)[0]
@@ -277,11 +322,8 @@ def _location(target: str) -> bytes:
 
 
 def _headers(scope: Scope) -> dict[str, str]:
-    headers: dict[str, str] = {}
+    """Repeated headers joined once at the end (not value by value, which is quadratic)."""
+    values: dict[str, list[str]] = {}
     for raw_name, raw_value in scope["headers"]:
-        name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
-        if name in headers:
-            value = headers[name] + ("; " if name == "cookie" else ", ") + value
-        headers[name] = value
-    return headers
+        values.setdefault(raw_name.decode("latin-1").lower(), []).append(raw_value.decode("latin-1"))
+    return {name: ("; " if name == "cookie" else ", ").join(parts) for name, parts in values.items()}

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 from app import __version__, schemas
 from app.badrows import BadRows
 from app.config import EXTRAS, Settings, invalid_configuration, missing_extra
+from app.connection import RESERVED_DESCRIPTORS, ConnectionLimits, raise_descriptor_limit
 from app.enrich import Enricher
 from app.identity import IdentityPolicy, IdentitySettings
 from app.iglu import MissingSchemas, Registry, SchemaKey
@@ -62,20 +63,21 @@ def build_pipeline(
     """The stages; `good_limit`/`bad_limit` are the sinks' `max_record_bytes` (asked per request)."""
     ip_mask = IpMask(settings.ip_anonymise_octets, settings.ip_anonymise_ipv6_groups)
     v_collector = f"{settings.name}-{__version__}-{sink_name}"
+    enricher = Enricher(
+        registry,
+        v_collector,
+        f"{settings.name}-{__version__}",
+        ip_mask,
+        max_entities=settings.max_entities_per_event,
+        max_json_depth=settings.max_json_depth,
+    )
     return Pipeline(
         IdentityPolicy(settings_view(IdentitySettings, settings), ip_mask),
         ProtocolStage(registry, settings.max_events_per_request),
-        Enricher(
-            registry,
-            v_collector,
-            f"{settings.name}-{__version__}",
-            ip_mask,
-            max_entities=settings.max_entities_per_event,
-            max_json_depth=settings.max_json_depth,
-        ),
-        BadRows(settings.name, v_collector, ip_mask, settings.client_ip_header),
+        enricher,
+        BadRows(settings.name, v_collector, ip_mask, settings.client_ip_header, enricher.max_lengths),
         settings_view(Output, settings),
-        registry.may_block,
+        registry,
         SinkLimits(sink_name, good_limit, bad_limit),
         RecordIds if settings.sink in DEDUPLICATING_SINKS else UnusedIds,
         observe=settings.micro_events > 0,
@@ -93,6 +95,20 @@ def build_registry(settings: Settings) -> Registry:
         cache_size=settings.iglu_cache_size,
         ttl_s=settings.iglu_cache_ttl_seconds,
         negative_ttl_s=settings.iglu_negative_ttl_seconds,
+        deadline_s=settings.iglu_timeout_seconds,
+    )
+
+
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    """What each connection may send and how slowly; the cap on connections never passes the open-file
+    limit (raised to its hard limit here), less descriptors kept for files, sinks and other sockets."""
+    descriptors = raise_descriptor_limit()
+    return ConnectionLimits(
+        settings.max_request_line_bytes,
+        settings.max_header_bytes,
+        settings.header_timeout_seconds,
+        settings.body_timeout_seconds,
+        min(settings.max_connections, max(1, descriptors - RESERVED_DESCRIPTORS)),
     )
 
 

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import hmac
 import math
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,8 +150,9 @@ class MicroApi:
         schema = self.registry.schema(key)
         tried: dict[str, Any] = {"local schemas": {"errors": [{"error": "NotFound"}], "attempts": 1}}
         path = f"{key.vendor}/{key.name}/{key.format}/{key.version}"
+        deadline = time.monotonic() + self.registry.deadline_s  # one deadline for the whole lookup
         for remote in self.registry.remotes if schema is None else ():
-            fetched = await asyncio.to_thread(remote.fetch, path)
+            fetched = await asyncio.to_thread(remote.fetch, path, deadline - time.monotonic())
             if not isinstance(fetched, Failure):
                 schema = fetched
                 break

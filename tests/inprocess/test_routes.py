@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
-import uuid
 
 import orjson
 import pytest
 
+from app.failures import Failure, RepositoryError
 from tests.inprocess.conftest import Service, call_asgi
-from tests.integration.http_support import JSON, PIXEL_PATHS, TP2, page_view, payload_data
+from tests.integration.http_support import JSON, PIXEL_PATHS, SNOWPLOW, TP2, b64, page_view, payload_data
 
 pytestmark = pytest.mark.anyio
 
@@ -191,25 +192,40 @@ async def test_head_on_the_pixel_sends_its_length_but_no_bytes(service):
     assert (answer.status, answer.headers["content-length"], answer.body) == (200, str(len(GIF_43_BYTES)), b"")
 
 
-async def test_with_a_remote_registry_events_are_collected_off_the_event_loop(service, monkeypatch):
-    """A lookup over the network may block: it must not stall every other request."""
-    pipeline = service.app.pipeline
-    registry = pipeline.enricher.registry  # plain Python in either build: where the lookup would block
-    check, threads = registry.check_self_describing, []
+class HeldRegistry:
+    """A remote registry whose lookups wait until the test lets them answer (NotFound)."""
 
-    def check_noting_the_thread(*args):
-        threads.append(threading.current_thread())
-        return check(*args)
+    name = "held"
 
-    monkeypatch.setattr(pipeline, "may_block", True)
-    monkeypatch.setattr(registry, "check_self_describing", check_noting_the_thread)
-    page = {
-        "schema": "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0",
-        "data": {"id": str(uuid.uuid4())},
-    }
-    contexts = {"schema": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0", "data": [page]}
-    response = await service.client.get("/i", params=page_view(co=orjson.dumps(contexts).decode()))
+    def __init__(self) -> None:
+        self.asked = threading.Event()
+        self.answer = threading.Event()
 
-    assert response.status_code == 200
-    assert len(service.good.records) == 1
-    assert threads and threads[0] is not threading.main_thread()
+    def fetch(self, path: str, deadline_s: float) -> Failure:
+        self.asked.set()
+        self.answer.wait(deadline_s)
+        return Failure(RepositoryError(error="NotFound"))
+
+    def close(self) -> None:
+        self.answer.set()
+
+
+async def test_a_remote_lookup_does_not_hold_requests_that_need_none(configured, monkeypatch):
+    """A lookup over the network may take its whole deadline: only the request that needs it waits."""
+    service = await configured(iglu_registries=[{"name": "held", "url": "http://127.0.0.1:9"}])
+    held = HeldRegistry()
+    monkeypatch.setattr(service.app.pipeline.registry, "remotes", [held])
+    unknown = {"schema": "iglu:com.acme/held_lookup/jsonschema/1-0-0", "data": {}}
+    wrapper = {"schema": f"{SNOWPLOW}/unstruct_event/jsonschema/1-0-0", "data": unknown}
+    needing = asyncio.create_task(service.client.get("/i", params=page_view(e="ue", ue_px=b64(wrapper))))
+    try:
+        assert await asyncio.to_thread(held.asked.wait, 5)
+        other = await service.client.get("/i", params=page_view())
+
+        assert other.status_code == 200 and not needing.done()
+        assert len(service.good.records) == 1
+    finally:
+        held.answer.set()
+    assert (await needing).status_code == 200
+    [bad_row] = service.bad.lines()
+    assert "ResolutionError" in orjson.dumps(bad_row).decode()

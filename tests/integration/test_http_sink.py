@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,9 +53,12 @@ class Batch:
         return [orjson.loads(line) for line in self.lines]
 
 
+REFUSAL_STATUS = {"fail": 500, "reject": 400}  # the receiver's modes that answer with a status
+
+
 class Receiver:
     """Accepts POSTed batches; `mode` is "ok", "fail" (answer 500), "reject" (answer 400: never this
-    batch) or "drop" (close, no answer)."""
+    batch), "drop" (close, no answer) or "trickle" (an answer a byte at a time, never finished)."""
 
     def __init__(self, answers_head: bool = True) -> None:
         self.mode = "ok"
@@ -98,10 +102,11 @@ class Receiver:
                     receiver.refused += 1
                 if mode == "drop":
                     self.close_connection = True  # hang up without a status line
-                elif mode == "reject":
-                    self._answer(400)
+                elif mode == "trickle":
+                    self.close_connection = True
+                    _trickle(self.wfile, receiver)
                 else:
-                    self._answer(500)
+                    self._answer(REFUSAL_STATUS[mode])
                 return True
 
             def _answer(self, status: int) -> None:
@@ -126,6 +131,17 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _trickle(out, receiver: Receiver) -> None:
+    """The sick receiver under test: a byte every 0.2 s, until the sink hangs up."""
+    try:
+        while receiver.mode == "trickle":
+            out.write(b"H")
+            out.flush()
+            time.sleep(0.2)
+    except OSError:
+        pass
 
 
 @pytest.fixture
@@ -281,6 +297,32 @@ def test_spool_acknowledges_while_the_receiver_fails_and_delivers_in_order_after
     [bad_row] = receiver.records("/bad")
     assert raw_parameters(bad_row)["eid"] == broken["eid"]
     wait_until(lambda: not list(spool.glob("*/*/*.batch")))  # sent on means removed from the spool
+
+
+def test_a_receiver_trickling_its_answer_costs_one_deadline_then_the_spool_takes_over(
+    receiver, collector_factory, tmp_path: Path
+):
+    """A receiver answering a byte at a time hung every request for 40 s, /sink-health said 200
+    and SIGTERM could not stop the process: each batch now has a total deadline."""
+    deadline = {"COLLECTOR_HTTP_BATCH_DEADLINE_SECONDS": "1", "COLLECTOR_SINK_TIMEOUT_SECONDS": "0.5"}
+    spooling = started(collector_factory, http_env(receiver, COLLECTOR_SPOOL_DIR=str(tmp_path / "spool"), **deadline))
+    plain = started(collector_factory, http_env(receiver, **deadline))
+    acknowledged: list[str] = []
+    send = acknowledged_sender(spooling.url, acknowledged)
+    receiver.mode = "trickle"
+
+    send()  # the first batch waits one deadline at most (httpx's own 5 s timeout fails the test otherwise)
+    assert post(plain.url, page_view()).status_code == 503  # without a spool: refused within the deadline
+    wait_until(lambda: sink_health(spooling.url) == 503)
+    for _ in range(3):
+        send()  # straight to the spool: the broken receiver is not tried first
+
+    receiver.mode = "ok"
+    wait_until(lambda: receiver.event_ids() == acknowledged, 15)
+    wait_until(lambda: sink_health(spooling.url) == 200)
+    receiver.mode = "trickle"
+    send()
+    assert spooling.stop(timeout=15) == 0 and plain.stop(timeout=15) == 0  # neither waits on the receiver
 
 
 def test_batches_set_aside_as_failed_are_sent_again_by_the_resend_command(receiver, collector_factory, tmp_path):

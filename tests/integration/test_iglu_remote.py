@@ -29,6 +29,7 @@ class Registry:
         self.lookups: list[str] = []
         self.delay_s = 0.0
         self.failing = False
+        self.trickling = False  # answer a byte every 0.2 s, never finishing
         registry = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,6 +37,9 @@ class Registry:
                 registry.lookups.append(self.path)
                 if registry.delay_s:
                     time.sleep(registry.delay_s)  # the slow registry under test, not a test timing
+                if registry.trickling:
+                    _trickle(self.wfile, registry)
+                    return
                 if registry.failing:
                     self.send_response(500)
                     self.end_headers()
@@ -65,6 +69,17 @@ class Registry:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _trickle(out, registry: Registry) -> None:
+    """The sick registry under test: a byte every 0.2 s, until the collector hangs up."""
+    try:
+        while registry.trickling:
+            out.write(b"H")
+            out.flush()
+            time.sleep(0.2)
+    except OSError:
+        pass
 
 
 @pytest.fixture
@@ -180,3 +195,40 @@ def test_iglu_server_with_an_api_key(collector_factory):
         assert lookup_history(row)[1]["errors"][0]["error"] == "ClientFailure"
     finally:
         server.stop()
+
+
+def test_a_trickling_registry_and_random_keys_cost_one_deadline_and_starve_nobody(collector_factory, registry):
+    """A registry trickling 1 byte/s hung every request and SIGTERM; 30 events with random unknown
+    keys pushed a page view from 3.5 ms to 9 s: lookups now have a total deadline, run one per key
+    in their own bounded pool, and requests that need none never wait for them."""
+    env = registries({"name": "acme", "url": registry.url})
+    collector = collector_factory(env={**env, "COLLECTOR_IGLU_TIMEOUT_SECONDS": "3"})  # ample for a page view
+    registry.trickling = True
+    answers: list[str] = []
+
+    def lookup(name: str) -> None:
+        answers.append(f"{name}: {checkout(collector.url, {'total': 1}, name=name).status_code}")
+
+    waiting = [threading.Thread(target=lookup, args=(f"random-{n}",)) for n in range(30)]
+    waiting += [threading.Thread(target=lookup, args=("shared",)) for _ in range(10)]  # one key, ten requests
+    for thread in waiting:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while len(registry.lookups) < 4:  # the lookup threads are all held by the trickling registry
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    page_view = httpx.get(f"{collector.url}/i", params={"e": "pv", "p": "web"}, timeout=10)
+    answers.append("page view")
+    for thread in waiting:
+        thread.join(30)
+    assert page_view.status_code == 200
+    assert answers[0] == "page view", "the page view waited for registry lookups it did not need"
+    assert len(answers) == 41 and all(answer.endswith(": 200") for answer in answers[1:])
+    shared_lookups = [path for path in registry.lookups if "/shared/" in path]
+    assert len(shared_lookups) <= 1, "identical lookups are merged into one"
+    rows = collector.bad()
+    assert len(rows) == 40
+    failures = {lookup_history(row)[1]["errors"][0]["message"] for row in rows}
+    assert all("within" in failure for failure in failures), failures
+
+    assert collector.stop(timeout=15) == 0  # a lookup still trickling does not hold up the exit

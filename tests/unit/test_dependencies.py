@@ -16,6 +16,7 @@ DISTRIBUTIONS = {
     "nats": "nats-py",
     "confluent_kafka": "confluent-kafka",
     "uuid_utils": "uuid-utils",
+    "re2": "google-re2",
 }
 OPTIONAL = {"nats": "nats", "confluent_kafka": "kafka"}  # imported only when that sink is chosen: an extra
 

@@ -24,13 +24,14 @@ LAYERS = {
         "redact",
         "shutdown",
         "worker_lifetime",
+        "deadline_http",
     },
-    "iglu": {"iglu_remote", "iglu"},
+    "iglu": {"iglu_remote", "iglu", "linear_regex"},
     "pipeline": {"protocol", "identity", "enrich", "badrows", "formats", "redirect", "record_ids", "pipeline"},
     "delivery": {"batching", "sinks"},
     "settings": {"config"},
     "micro": {"micro"},
-    "edge": {"routes", "server", "wiring", "resend", "__main__"},
+    "edge": {"routes", "server", "wiring", "resend", "connection", "__main__"},
 }
 MAY_IMPORT = {
     "base": {"base"},
