@@ -17,8 +17,10 @@ import tempfile
 import uvicorn
 
 from app.config import ConfigError, Settings, load_settings
+from app.enrichments import EnrichmentConfigError, build_enrichments
 from app.iglu import Registry
 from app.logs import logging_config
+from app.server import build_registry
 
 FLAGS = ("host", "port", "data_dir", "config", "workers")
 COMMANDS = ("serve", "check-config", "schemas")
@@ -63,12 +65,30 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"collector: {error}", file=sys.stderr)
         return 2
-    if args.command == "check-config":
-        print("configuration ok")
-        return 0
     if args.command == "schemas":
         return check_schemas(settings)
+    try:  # enrichment configs and their data files: checked (and downloaded) once, before any worker starts
+        enrichments = check_enrichments(settings)
+    except EnrichmentConfigError as error:
+        print(f"collector: enrichments: {error}", file=sys.stderr)
+        return 2
+    if args.command == "check-config":
+        print("configuration ok")
+        if settings.enrichments_dir is not None:
+            print(f"enrichments enabled ({settings.enrichments_dir}): {', '.join(enrichments) or 'none'}")
+        return 0
     return serve(settings)
+
+
+def check_enrichments(settings: Settings) -> list[str]:
+    """The enabled enrichments' names, in run order; raises EnrichmentConfigError naming the file and problem."""
+    if settings.enrichments_dir is None:
+        return []
+    registry = build_registry(settings)
+    try:
+        return build_enrichments(settings, registry, lambda _: None, str, refresh=True).names
+    finally:
+        registry.close()
 
 
 def check_schemas(settings: Settings) -> int:

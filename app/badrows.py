@@ -23,6 +23,7 @@ BADROWS = "iglu:com.snowplowanalytics.snowplow.badrows"
 TRACKER_PROTOCOL_VIOLATIONS = f"{BADROWS}/tracker_protocol_violations/jsonschema/1-0-1"
 SCHEMA_VIOLATIONS = f"{BADROWS}/schema_violations/jsonschema/2-0-1"
 SIZE_VIOLATION = f"{BADROWS}/size_violation/jsonschema/1-0-0"
+ENRICHMENT_FAILURES = f"{BADROWS}/enrichment_failures/jsonschema/2-0-0"
 GENERIC_ERROR = f"{BADROWS}/generic_error/jsonschema/1-0-0"
 VENDOR = "com.snowplowanalytics.snowplow"
 # Headers that identify the person: never kept under anonymisation; the cookie never at all
@@ -95,6 +96,19 @@ class BadRows:
         }
         payload = {"enriched": _flat_enriched(enriched), "raw": raw}
         return self._row(SCHEMA_VIOLATIONS, {"timestamp": iso_from_ms(now_ms), "messages": messages}, payload)
+
+    def enrichment_failures(
+        self,
+        request: CollectorRequest,
+        identity: Identity,
+        params: RawEvent,
+        enriched: dict[str, Any],
+        messages: list[Message],
+        now_ms: int,
+    ) -> dict[str, Any]:
+        """An event an enrichment failed on: the same failure and payload shape as a schema violation."""
+        row = self.schema_violation(request, identity, params, enriched, messages, now_ms)
+        return {**row, "schema": ENRICHMENT_FAILURES}
 
     def _parameters(self, pairs: Any) -> list[dict[str, str]]:
         return [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -175,6 +176,24 @@ class Settings(BaseSettings):
     )
     ip_anonymise_ipv6_groups: int = Field(
         0, ge=0, le=8, description="zero this many trailing IPv6 groups of every stored IP"
+    )
+
+    # Enrichments (Snowplow Enrich's JSON configuration files)
+    enrichments_dir: Path | None = Field(
+        None, description="folder of Enrich enrichment configs (*.json); none: no enrichments"
+    )
+    enrichments_unsupported: Literal["error", "warn"] = Field(
+        "error", description="an enabled enrichment this service does not run: stop start-up, or warn and skip it"
+    )
+    enrichments_cache_dir: Path = Field(
+        Path(tempfile.gettempdir()) / "collector-enrichments",
+        description="where http(s) data files (MaxMind, referer, IAB lists) are downloaded at start-up",
+    )
+    enrichments_download_timeout_seconds: float = Field(
+        30.0, gt=0, description="longest wait for one data file download at start-up"
+    )
+    anonymous_geo: Literal["none", "country", "region"] = Field(
+        "none", description="SP-Anonymous events with ip_lookups: keep only this coarse location (none: nothing)"
     )
 
     # Identification of this collector in its output

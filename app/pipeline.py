@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from app.badrows import BadRows
 from app.clock import now_ms
 from app.config import Settings
-from app.enrich import Enricher
+from app.enrich import Enricher, first_ip_token
+from app.enrichments import build_enrichments
 from app.formats import FORMATS, json_line
 from app.identity import Identity, IdentityPolicy
 from app.iglu import Registry
@@ -52,6 +53,7 @@ class Pipeline:
         self.badrows = BadRows(
             settings.name, self.enricher.v_collector, self.identity.ip_mask, settings.client_ip_header
         )
+        self.enrichments = build_enrichments(settings, registry, self.identity.client_ip, first_ip_token)
         self.max_payload_bytes = settings.max_payload_bytes
         self.format_event = FORMATS[settings.output_format]
         self.partition_key = settings.partition_key
@@ -113,6 +115,10 @@ class Pipeline:
                 row = self.badrows.schema_violation(request, identity, params, event, enriched.failures, now)
                 bad.append(Record(json_line(row), event["event_id"], key))
                 outcomes["schema_violations"] += 1
+            elif self.enrichments and (failed := self.enrichments.apply(event, params, request, identity.anonymous)):
+                row = self.badrows.enrichment_failures(request, identity, params, event, failed, now)
+                bad.append(Record(json_line(row), event["event_id"], key))
+                outcomes["enrichment_failures"] += 1
             else:
                 good.append(Record(self.format_event(event), event["event_id"], key))
         outcomes["good"] = len(good)

@@ -1,0 +1,43 @@
+"""Snowplow's enrichments, configured with Enrich's own JSON files (COLLECTOR_ENRICHMENTS_DIR).
+
+One module per enrichment, each built once from its config (`build`) and then a pure function of
+the event and its request (`apply`); `registry` names them and their order, `loader` reads the
+folder, `chain` runs them over an event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.badrows import ANONYMOUS_DROPS
+from app.config import Settings
+from app.enrichments.base import EnrichmentConfigError, Setup
+from app.enrichments.chain import Enrichments
+from app.enrichments.files import DataFileCache
+from app.enrichments.loader import load_enrichments
+from app.iglu import Registry
+from app.request import CollectorRequest
+
+__all__ = ["EnrichmentConfigError", "Enrichments", "build_enrichments"]
+
+
+def build_enrichments(
+    settings: Settings,
+    registry: Registry,
+    client_ip: Callable[[CollectorRequest], str | None],
+    tracker_ip: Callable[[str], str],
+    *,
+    refresh: bool = False,
+) -> Enrichments:
+    """The configured enrichments; none without COLLECTOR_ENRICHMENTS_DIR. Raises EnrichmentConfigError."""
+    if settings.enrichments_dir is None:
+        return Enrichments([], client_ip, tracker_ip)
+    identifying = ANONYMOUS_DROPS | ({settings.client_ip_header.lower()} if settings.client_ip_header else set())
+    setup = Setup(
+        DataFileCache(settings.enrichments_cache_dir, settings.enrichments_download_timeout_seconds, refresh=refresh),
+        cookie_name=settings.cookie_name,
+        identifying_headers=identifying,
+        anonymous_geo=settings.anonymous_geo,
+    )
+    chain = load_enrichments(settings.enrichments_dir, registry, setup, settings.enrichments_unsupported)
+    return Enrichments(chain, client_ip, tracker_ip)

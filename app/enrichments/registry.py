@@ -1,0 +1,54 @@
+"""Which enrichments exist, which config versions each accepts, and the one order they run in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.enrichments import (
+    anon_ip,
+    campaign_attribution,
+    event_fingerprint,
+    header_extractors,
+    ip_lookups,
+    referer_parser,
+    ua_parser,
+)
+from app.enrichments.base import Enrichment, EnrichmentConfig, Setup
+
+Builder = Callable[[EnrichmentConfig, Setup], Enrichment]
+
+
+@dataclass(frozen=True, slots=True)
+class Supported:
+    model: str  # the config schema's MODEL this service reads (`2` for ip_lookups 2-*-*)
+    build: Builder
+
+
+# In run order, as Enrich runs them: IP lookups before IP anonymisation, the enrichments that read
+# the page and referer next, the header and cookie extractors, the bot signals (which read what the
+# others derived), and PII pseudonymisation last, over everything the others wrote.
+REGISTRY: dict[str, Supported] = {
+    "ip_lookups": Supported("2", ip_lookups.build),
+    "anon_ip": Supported("1", anon_ip.build),
+    "ua_parser_config": Supported("1", ua_parser.build),
+    "referer_parser": Supported("2", referer_parser.build),
+    "campaign_attribution": Supported("1", campaign_attribution.build),
+    "cookie_extractor_config": Supported("1", header_extractors.build_cookies),
+    "http_header_extractor_config": Supported("1", header_extractors.build_headers),
+    "event_fingerprint_config": Supported("1", event_fingerprint.build),
+}
+ORDER = {name: position for position, name in enumerate(REGISTRY)}
+# Enrich's other enrichments: named in the start-up error so that it says "not supported", not "unknown".
+NOT_SUPPORTED = frozenset(
+    {
+        "currency_conversion_config",
+        "weather_enrichment_config",
+        "api_request_enrichment_config",
+        "sql_query_enrichment_config",
+        "javascript_script_config",
+        "yauaa_enrichment_config",
+        "user_agent_utils_config",
+    }
+)
+CONFIG_VENDORS = frozenset({"com.snowplowanalytics.snowplow", "com.snowplowanalytics.snowplow.enrichments"})
