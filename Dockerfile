@@ -3,7 +3,7 @@ FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY app ./app
-RUN pip install --no-cache-dir --prefix=/install ".[nats,kafka]"
+RUN pip install --no-cache-dir --prefix=/install ".[nats,kafka,enrichments]"
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home-dir /srv --shell /usr/sbin/nologin collector \

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
 
@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 EXTRA_HINT = "pip install 'pycollector[enrichments]'"
 
 
-def read_config(path: Path, registry: Registry) -> EnrichmentConfig:
+def read_config(path: Path) -> tuple[EnrichmentConfig, dict[str, Any]]:
+    """The file's enrichment and its `data`, not yet validated: an unsupported one is reported as such."""
     try:
         document = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as error:
@@ -30,14 +31,23 @@ def read_config(path: Path, registry: Registry) -> EnrichmentConfig:
     if isinstance(parsed, dict):
         raise EnrichmentConfigError(f"{path}: not a self-describing JSON ({parsed['error']})")
     key, data = parsed
-    if key.vendor not in CONFIG_VENDORS:
-        raise EnrichmentConfigError(f"{path}: {key.uri} is not a Snowplow enrichment configuration schema")
-    invalid = registry.validate(key, data)
+    if key.vendor not in CONFIG_VENDORS or not isinstance(data, dict):
+        raise EnrichmentConfigError(f"{path}: {key.uri} is not a Snowplow enrichment configuration")
+    parameters = data.get("parameters")
+    config = EnrichmentConfig(
+        path, key, key.name, data.get("enabled") is True, parameters if isinstance(parameters, dict) else {}
+    )
+    return config, data
+
+
+def validate(config: EnrichmentConfig, data: dict[str, Any], registry: Registry) -> None:
+    invalid = registry.validate(config.key, data)
     if invalid is not None:
         reason = invalid["error"]
         details = reason.get("dataReports") or reason.get("schemaIssues") or reason.get("lookupHistory") or reason
-        raise EnrichmentConfigError(f"{path}: invalid against {key.uri}: {orjson.dumps(details).decode()}")
-    return EnrichmentConfig(path, key, key.name, bool(data["enabled"]), data.get("parameters") or {})
+        raise EnrichmentConfigError(
+            f"{config.path}: invalid against {config.key.uri}: {orjson.dumps(details).decode()}"
+        )
 
 
 def load_enrichments(
@@ -48,17 +58,20 @@ def load_enrichments(
         raise EnrichmentConfigError(f"{folder}: enrichments folder not found")
     built: dict[str, Enrichment] = {}
     for path in sorted(folder.glob("*.json")):
-        config = read_config(path, registry)
-        if not config.enabled:
-            log.info("enrichment %s disabled in %s: skipped", config.name, path)
-            continue
+        config, data = read_config(path)
         supported = REGISTRY.get(config.name)
         if supported is None:
+            if not config.enabled:
+                continue
             why = "is not supported by this service" if config.name in NOT_SUPPORTED else "is not a known enrichment"
             if unsupported == "warn":
                 log.warning("%s: enrichment %s %s: skipped", path, config.name, why)
                 continue
             raise config.problem(f"{why} (COLLECTOR_ENRICHMENTS_UNSUPPORTED=warn skips it with a warning)")
+        validate(config, data, registry)
+        if not config.enabled:
+            log.info("%s: enrichment %s disabled: skipped", path, config.name)
+            continue
         if config.key.model != supported.model:
             raise config.problem(f"version {config.key.version} is not supported; use {supported.model}-*-*")
         if config.name in built:

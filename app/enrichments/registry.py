@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
-from app.enrichments import (
-    anon_ip,
-    campaign_attribution,
-    event_fingerprint,
-    header_extractors,
-    ip_lookups,
-    referer_parser,
-    ua_parser,
-)
 from app.enrichments.base import Enrichment, EnrichmentConfig, Setup
 
 Builder = Callable[[EnrichmentConfig, Setup], Enrichment]
@@ -22,21 +15,25 @@ Builder = Callable[[EnrichmentConfig, Setup], Enrichment]
 @dataclass(frozen=True, slots=True)
 class Supported:
     model: str  # the config schema's MODEL this service reads (`2` for ip_lookups 2-*-*)
-    build: Builder
+    builder: str  # `module:function` under app.enrichments, imported only when configured (optional packages)
+
+    def build(self, config: EnrichmentConfig, setup: Setup) -> Enrichment:
+        module, function = self.builder.split(":")
+        return cast(Builder, getattr(importlib.import_module(f"app.enrichments.{module}"), function))(config, setup)
 
 
 # In run order, as Enrich runs them: IP lookups before IP anonymisation, the enrichments that read
 # the page and referer next, the header and cookie extractors, the bot signals (which read what the
 # others derived), and PII pseudonymisation last, over everything the others wrote.
 REGISTRY: dict[str, Supported] = {
-    "ip_lookups": Supported("2", ip_lookups.build),
-    "anon_ip": Supported("1", anon_ip.build),
-    "ua_parser_config": Supported("1", ua_parser.build),
-    "referer_parser": Supported("2", referer_parser.build),
-    "campaign_attribution": Supported("1", campaign_attribution.build),
-    "cookie_extractor_config": Supported("1", header_extractors.build_cookies),
-    "http_header_extractor_config": Supported("1", header_extractors.build_headers),
-    "event_fingerprint_config": Supported("1", event_fingerprint.build),
+    "ip_lookups": Supported("2", "ip_lookups:build"),
+    "anon_ip": Supported("1", "anon_ip:build"),
+    "ua_parser_config": Supported("1", "ua_parser:build"),
+    "referer_parser": Supported("2", "referer_parser:build"),
+    "campaign_attribution": Supported("1", "campaign_attribution:build"),
+    "cookie_extractor_config": Supported("1", "header_extractors:build_cookies"),
+    "http_header_extractor_config": Supported("1", "header_extractors:build_headers"),
+    "event_fingerprint_config": Supported("1", "event_fingerprint:build"),
 }
 ORDER = {name: position for position, name in enumerate(REGISTRY)}
 # Enrich's other enrichments: named in the start-up error so that it says "not supported", not "unknown".

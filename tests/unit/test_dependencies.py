@@ -15,8 +15,10 @@ DISTRIBUTIONS = {
     "prometheus_client": "prometheus-client",
     "nats": "nats-py",
     "confluent_kafka": "confluent-kafka",
+    "ua_parser": "ua-parser",
 }
-OPTIONAL = {"nats": "nats", "confluent_kafka": "kafka"}  # imported only when that sink is chosen: an extra
+# imported only when that sink or enrichment is configured: an extra
+OPTIONAL = {"nats": "nats", "confluent_kafka": "kafka", "maxminddb": "enrichments", "ua_parser": "enrichments"}
 
 
 def declared(requirements: list[str]) -> set[str]:
