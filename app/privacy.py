@@ -28,7 +28,8 @@ class IpMask:
         if self.placeholder is not None:
             return self._written_masked(address)
         keep = self.ipv4_keep if address.version == 4 else self.ipv6_keep
-        return str(ipaddress.ip_address(int(address) & int(keep)))
+        # type(address), not ip_address(): a masked IPv6 address below 2**32 must not turn into IPv4 text.
+        return str(type(address)(int(address) & int(keep)))
 
     def _written_masked(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
         if address.version == 4:
