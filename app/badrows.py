@@ -39,6 +39,8 @@ URI_CAP = 8192  # refererUri and hostname
 IP_TOKEN = re.compile(r"[^,| ]+")  # the `ip` parameter may list several addresses
 # Atomic integers that the schema_violations schema types as strings.
 TEXT_INTEGERS = frozenset({"txn_id"})
+# The only atomic decimals the bad-row schemas type as numbers (the others as text): ip_lookups fills them.
+NUMBERS = frozenset({"geo_latitude", "geo_longitude"})
 
 
 class BadRows:
@@ -169,7 +171,7 @@ def _flat_enriched(event: dict[str, Any]) -> dict[str, Any]:
     for name, value in event.items():
         if isinstance(value, bool):
             value = int(value)
-        elif isinstance(value, float):
+        elif isinstance(value, float) and name not in NUMBERS:
             value = repr(value)
         elif isinstance(value, dict):
             value = orjson.dumps(value).decode()

@@ -38,6 +38,7 @@ def build_enrichments(
         cookie_name=settings.cookie_name,
         identifying_headers=identifying,
         anonymous_geo=settings.anonymous_geo,
+        registry=registry,
     )
     chain = load_enrichments(settings.enrichments_dir, registry, setup, settings.enrichments_unsupported)
     return Enrichments(chain, client_ip, tracker_ip)

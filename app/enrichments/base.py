@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from app.badrows import ANONYMOUS_DROPS
-from app.iglu import SchemaKey
+from app.iglu import Registry, SchemaKey
 from app.protocol import RawEvent
 from app.request import CollectorRequest
 
@@ -30,6 +30,7 @@ class EnrichmentConfig:
     name: str
     enabled: bool
     parameters: dict[str, Any]
+    data: dict[str, Any] = field(default_factory=dict)  # the whole `data` object, for options beside parameters
 
     def problem(self, message: str) -> EnrichmentConfigError:
         return EnrichmentConfigError(f"{self.path}: {self.name}: {message}")
@@ -85,3 +86,4 @@ class Setup:
     cookie_name: str = "sp"  # the collector's own cookie, never extracted under SP-Anonymous
     identifying_headers: frozenset[str] = ANONYMOUS_DROPS  # never extracted under SP-Anonymous
     anonymous_geo: Literal["none", "country", "region"] = "none"  # COLLECTOR_ANONYMOUS_GEO
+    registry: Registry | None = None  # to check that what PII rewrote still fits its schema

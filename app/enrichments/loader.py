@@ -35,7 +35,7 @@ def read_config(path: Path) -> tuple[EnrichmentConfig, dict[str, Any]]:
         raise EnrichmentConfigError(f"{path}: {key.uri} is not a Snowplow enrichment configuration")
     parameters = data.get("parameters")
     config = EnrichmentConfig(
-        path, key, key.name, data.get("enabled") is True, parameters if isinstance(parameters, dict) else {}
+        path, key, key.name, data.get("enabled") is True, parameters if isinstance(parameters, dict) else {}, data
     )
     return config, data
 

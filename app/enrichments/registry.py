@@ -34,6 +34,7 @@ REGISTRY: dict[str, Supported] = {
     "cookie_extractor_config": Supported("1", "header_extractors:build_cookies"),
     "http_header_extractor_config": Supported("1", "header_extractors:build_headers"),
     "event_fingerprint_config": Supported("1", "event_fingerprint:build"),
+    "pii_enrichment_config": Supported("2", "pii:build"),
 }
 ORDER = {name: position for position, name in enumerate(REGISTRY)}
 # Enrich's other enrichments: named in the start-up error so that it says "not supported", not "unknown".

@@ -4,7 +4,9 @@ in JSON, and in TSV read back with the Python Analytics SDK."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +14,12 @@ import orjson
 import pytest
 import requests
 from snowplow_analytics_sdk.event_transformer import transform
-from snowplow_tracker import Emitter, Subject, Tracker
+from snowplow_tracker import Emitter, SelfDescribingJson, Subject, Tracker
 from snowplow_tracker.events import PageView
 
 from tests.conftest import Collector, serve_folder
 from tests.enrichment_data import CLIENT_IP, write_maxmind_databases, write_referer_database
+from tests.integration.http_support import assert_valid_bad_row
 from tests.unit.enrichment_support import config_document
 
 CHROME = (
@@ -68,6 +71,9 @@ UA_CONTEXT = {
     "osVersion": "Mac OS X 10.9.3",
     "deviceFamily": "Mac",
 }
+IGLU = "iglu:com.snowplowanalytics.snowplow"
+SALT = "pepper123"
+USER_ID = "alice@example.com"
 # The Analytics SDK's names for shredded (derived) contexts: contexts_<vendor>_<name>_<model>.
 SDK_KEYS = {
     "contexts_com_snowplowanalytics_snowplow_ua_parser_context_1": "ua_parser_context",
@@ -108,11 +114,29 @@ def write_configs(folder: Path, data_url: str) -> Path:
         ),
         ("cookie_extractor_config", "1-0-0", {"cookies": ["_ga", "sp"]}),
         ("http_header_extractor_config", "1-0-0", {"headersPattern": "X-Tenant|X-Forwarded-For"}),
+        (
+            "pii_enrichment_config",
+            "2-0-0",
+            {
+                "pii": [
+                    {"pojo": {"field": "user_id"}},
+                    {
+                        "json": {
+                            "field": "contexts",
+                            "schemaCriterion": f"{IGLU}/client_session/jsonschema/1-*-*",
+                            "jsonPath": "$.userId",
+                        }
+                    },
+                ],
+                "strategy": {"pseudonymize": {"hashFunction": "SHA-256", "salt": SALT}},
+            },
+        ),
     ]
     for name, version, parameters in configs:
-        (folder / f"{name}.json").write_bytes(
-            orjson.dumps(config_document(name, version, parameters), option=orjson.OPT_INDENT_2)
-        )
+        document = config_document(name, version, parameters)
+        if name == "pii_enrichment_config":
+            document["data"]["emitEvent"] = False  # required by the PII config schema
+        (folder / f"{name}.json").write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
     return folder
 
 
@@ -136,7 +160,9 @@ def start(tmp_path, collector_factory):
         yield start
 
 
-def track_page_view(collector: Collector, headers: dict[str, str]) -> str:
+def track_page_view(
+    collector: Collector, headers: dict[str, str], context: list[SelfDescribingJson] | None = None
+) -> str:
     session = requests.Session()
     session.headers.update(headers)
     failures: list[Any] = []
@@ -149,8 +175,13 @@ def track_page_view(collector: Collector, headers: dict[str, str]) -> str:
         batch_size=1,
         on_failure=lambda sent, unsent: failures.append(unsent),
     )
-    tracker = Tracker("enrich", emitter, subject=Subject().set_useragent(CHROME).set_platform("web"), app_id="shop")
-    event_id = tracker.track(PageView(page_url=PAGE_URL, page_title="Boots", referrer=REFERRER))
+    tracker = Tracker(
+        "enrich",
+        emitter,
+        subject=Subject().set_useragent(CHROME).set_platform("web").set_user_id(USER_ID),
+        app_id="shop",
+    )
+    event_id = tracker.track(PageView(page_url=PAGE_URL, page_title="Boots", referrer=REFERRER, context=context))
     tracker.flush()
     assert failures == []
     return event_id
@@ -186,6 +217,7 @@ def test_every_enriched_field_of_a_tracker_event(start, output_format):
     assert event["event_id"] == event_id
     assert {name: event.get(name) for name in FIELDS} == FIELDS
     assert re.fullmatch(r"[0-9a-f]{64}", event["event_fingerprint"])
+    assert event["user_id"] == hashlib.sha256(f"{USER_ID}{SALT}".encode()).hexdigest()  # PII, last
     entities = derived(event, output_format)
     assert entities["ua_parser_context"] == [UA_CONTEXT]
     assert entities["asn"] == [{"number": 64500, "organization": "ACME-AS"}]
@@ -210,3 +242,31 @@ def test_sp_anonymous_keeps_no_ip_derived_field_but_the_country_asked_for(start)
     assert "asn" not in entities
     assert "http_cookie" in entities and entities["http_header"] == [{"name": "x-tenant", "value": "acme"}]
     assert event["refr_source"] == "Google" and event["mkt_campaign"] == "sale-2026"  # not IP-based: still there
+
+
+def test_an_event_an_enrichment_fails_on_is_an_enrichment_failures_bad_row(start):
+    collector = start("json")
+    session = {
+        "userId": str(uuid.uuid4()),
+        "sessionId": str(uuid.uuid4()),
+        "sessionIndex": 1,
+        "previousSessionId": None,
+        "storageMechanism": "COOKIE_1",
+    }
+    # PII would turn the uuid userId into a hash its schema refuses: this event fails, the next one does not.
+    failed_id = track_page_view(
+        collector, HEADERS, [SelfDescribingJson(f"{IGLU}/client_session/jsonschema/1-0-1", session)]
+    )
+    good_id = track_page_view(collector, HEADERS)
+    assert [event["event_id"] for event in good_events(collector, "json")] == [good_id]
+    [row] = collector.bad()
+    assert_valid_bad_row(row)
+    assert row["schema"] == "iglu:com.snowplowanalytics.snowplow.badrows/enrichment_failures/jsonschema/2-0-0"
+    [message] = row["data"]["failure"]["messages"]
+    assert message["enrichment"] == {
+        "schemaKey": "iglu:com.snowplowanalytics.snowplow.enrichments/pii_enrichment_config/jsonschema/2-0-0",
+        "identifier": "pii_enrichment_config",
+    }
+    assert message["message"]["field"] == "contexts"
+    assert message["message"]["value"] == f"{IGLU}/client_session/jsonschema/1-0-1"
+    assert row["data"]["payload"]["enriched"]["event_id"] == failed_id

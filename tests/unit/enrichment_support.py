@@ -32,12 +32,17 @@ def config_document(name: str, version: str, parameters: dict[str, Any] | None, 
 
 
 def build(
-    name: str, version: str, parameters: dict[str, Any], setup: Setup | None = None, tmp: Path | None = None
+    name: str,
+    version: str,
+    parameters: dict[str, Any],
+    setup: Setup | None = None,
+    tmp: Path | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Enrichment:
+    """`data`: the config's options beside `parameters` (PII's emitEvent, anonymousOnly)."""
     vendor = VENDORS.get(name, "com.snowplowanalytics.snowplow")
-    config = EnrichmentConfig(
-        Path(f"{name}.json"), SchemaKey(vendor, name, "jsonschema", version), name, True, parameters
-    )
+    key = SchemaKey(vendor, name, "jsonschema", version)
+    config = EnrichmentConfig(Path(f"{name}.json"), key, name, True, parameters, data or {})
     setup = setup or Setup(DataFileCache(tmp or Path("/nonexistent"), 5.0, refresh=True))
     return REGISTRY[name].build(config, setup)
 
