@@ -89,7 +89,7 @@ class IpLookups:
         connection = _get(self.connection_type, ip)
         if connection and connection.get("connection_type"):
             event["ip_netspeed"] = connection["connection_type"]
-        asn = _get(self.asn, ip)
+        asn = _get(self.asn, ip) or isp  # GeoIP2 ISP records carry the ASN too
         if asn and isinstance(asn.get("autonomous_system_number"), int):
             data = {
                 "number": asn["autonomous_system_number"],

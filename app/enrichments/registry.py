@@ -27,6 +27,7 @@ class Supported:
 # others derived), and PII pseudonymisation last, over everything the others wrote.
 REGISTRY: dict[str, Supported] = {
     "ip_lookups": Supported("2", "ip_lookups:build"),
+    "asn_lookups": Supported("1", "asn_lookups:build"),
     "anon_ip": Supported("1", "anon_ip:build"),
     "ua_parser_config": Supported("1", "ua_parser:build"),
     "referer_parser": Supported("2", "referer_parser:build"),
@@ -34,6 +35,8 @@ REGISTRY: dict[str, Supported] = {
     "cookie_extractor_config": Supported("1", "header_extractors:build_cookies"),
     "http_header_extractor_config": Supported("1", "header_extractors:build_headers"),
     "event_fingerprint_config": Supported("1", "event_fingerprint:build"),
+    "iab_spiders_and_robots_enrichment": Supported("1", "iab:build"),
+    "bot_detection_enrichment_config": Supported("1", "bot_detection:build"),
     "pii_enrichment_config": Supported("2", "pii:build"),
 }
 ORDER = {name: position for position, name in enumerate(REGISTRY)}

@@ -80,6 +80,8 @@ SDK_KEYS = {
     "contexts_com_snowplowanalytics_snowplow_asn_1": "asn",
     "contexts_org_ietf_http_cookie_1": "http_cookie",
     "contexts_org_ietf_http_header_1": "http_header",
+    "contexts_com_iab_snowplow_spiders_and_robots_1": "spiders_and_robots",
+    "contexts_com_snowplowanalytics_snowplow_bot_detection_1": "bot_detection",
 }
 
 
@@ -99,6 +101,7 @@ def write_configs(folder: Path, data_url: str) -> Path:
             "2-0-1",
             {kind: {"database": name, "uri": f"{data_url}/maxmind"} for kind, name in maxmind.items()},
         ),
+        ("asn_lookups", "1-0-0", {"botAsns": [{"asn": 64500, "name": "ACME-AS"}]}),
         ("anon_ip", "1-0-1", {"anonOctets": 2, "anonSegments": 4}),
         ("ua_parser_config", "1-0-0", {}),
         (
@@ -114,6 +117,20 @@ def write_configs(folder: Path, data_url: str) -> Path:
         ),
         ("cookie_extractor_config", "1-0-0", {"cookies": ["_ga", "sp"]}),
         ("http_header_extractor_config", "1-0-0", {"headersPattern": "X-Tenant|X-Forwarded-For"}),
+        (
+            "iab_spiders_and_robots_enrichment",
+            "1-0-0",
+            {
+                "ipFile": {"database": "ip_exclude_current_cidr.txt", "uri": f"{data_url}/iab"},
+                "excludeUseragentFile": {"database": "exclude_current.txt", "uri": f"{data_url}/iab"},
+                "includeUseragentFile": {"database": "include_current.txt", "uri": f"{data_url}/iab"},
+            },
+        ),
+        (
+            "bot_detection_enrichment_config",
+            "1-0-1",
+            {"useYauaa": False, "useIab": True, "useAsnLookups": True, "useClientSideDetection": True},
+        ),
         (
             "pii_enrichment_config",
             "2-0-0",
@@ -146,6 +163,10 @@ def start(tmp_path, collector_factory):
     served = tmp_path / "served"
     write_maxmind_databases(served / "maxmind")
     write_referer_database(served / "referers")
+    (served / "iab").mkdir()  # the IAB's formats, with made-up entries (the real lists are licensed)
+    (served / "iab" / "ip_exclude_current_cidr.txt").write_text("192.0.2.0/24\n")
+    (served / "iab" / "include_current.txt").write_text("mozilla|1\n")
+    (served / "iab" / "exclude_current.txt").write_text("bot|1||0|2|0\n")
     with serve_folder(served) as data_url:
         configs = write_configs(tmp_path / "enrichments", data_url)
 
@@ -220,7 +241,11 @@ def test_every_enriched_field_of_a_tracker_event(start, output_format):
     assert event["user_id"] == hashlib.sha256(f"{USER_ID}{SALT}".encode()).hexdigest()  # PII, last
     entities = derived(event, output_format)
     assert entities["ua_parser_context"] == [UA_CONTEXT]
-    assert entities["asn"] == [{"number": 64500, "organization": "ACME-AS"}]
+    assert entities["asn"] == [{"number": 64500, "organization": "ACME-AS", "likelyBot": True}]
+    assert entities["spiders_and_robots"] == [
+        {"spiderOrRobot": False, "category": "BROWSER", "reason": "PASSED_ALL", "primaryImpact": "NONE"}
+    ]
+    assert entities["bot_detection"] == [{"bot": True, "indicators": ["asnLookups"]}]
     assert entities["http_cookie"] == [{"name": "_ga", "value": "GA1.2.345"}]
     assert {(h["name"], h["value"]) for h in entities["http_header"]} == {
         ("x-forwarded-for", CLIENT_IP),
