@@ -48,8 +48,8 @@ ENRICHMENT_ROWS = [
     "referer_parser",
     "campaign_attribution",
     "event_fingerprint_config",
-    "all five, collect() GET page view",
-    "all five, collect() POST batch 10",
+    "all five, collect() GET page view (CPU)",
+    "all five, collect() POST batch 10 (CPU)",
 ]
 
 
