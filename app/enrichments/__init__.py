@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from app.badrows import ANONYMOUS_DROPS
 from app.config import Settings
+from app.enrich import ATOMIC
 from app.enrichments.base import EnrichmentConfigError, Setup
 from app.enrichments.chain import Enrichments
 from app.enrichments.files import DataFileCache
@@ -41,4 +42,6 @@ def build_enrichments(
         registry=registry,
     )
     chain = load_enrichments(settings.enrichments_dir, registry, setup, settings.enrichments_unsupported)
-    return Enrichments(chain, client_ip, tracker_ip)
+    atomic = registry.schema(ATOMIC) or {"properties": {}}
+    limits = {name: spec["maxLength"] for name, spec in atomic["properties"].items() if "maxLength" in spec}
+    return Enrichments(chain, client_ip, tracker_ip, limits)

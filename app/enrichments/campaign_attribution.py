@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from app.enrich import clean
 from app.enrichments.base import NOTHING, EnrichmentConfig, EventContext, Outcome, Setup
 
 FIELDS = {
@@ -37,7 +38,7 @@ class CampaignAttribution:
             query = urlsplit(url).query
         except ValueError:
             return NOTHING  # a URL Python cannot split has no campaign to read
-        values = dict(parse_qsl(query, keep_blank_values=True))
+        values = {name: clean(value) for name, value in parse_qsl(query, keep_blank_values=True)}
         for target, parameters in self.fields:
             for name in parameters:
                 if name in values:

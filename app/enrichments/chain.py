@@ -20,8 +20,10 @@ class Enrichments:
         chain: list[Enrichment],
         client_ip: Callable[[CollectorRequest], str | None],
         tracker_ip: Callable[[str], str],
+        max_lengths: dict[str, int] | None = None,
     ) -> None:
         self.chain = chain
+        self.max_lengths = max_lengths or {}  # the atomic schema's caps, which what enrichments write must fit
         self.client_ip = client_ip  # the request's address, before anonymisation
         self.tracker_ip = tracker_ip  # the tracker's `ip` parameter as an address
         self.names = [enrichment.config.name for enrichment in chain]
@@ -53,4 +55,22 @@ class Enrichments:
                 )
         if context.derived:
             event["derived_contexts"] = {"schema": CONTEXTS, "data": context.derived}
+        failures.extend(self._too_long(event))
         return failures
+
+    def _too_long(self, event: dict[str, Any]) -> list[Message]:
+        """Fields an enrichment made longer than the atomic schema allows (a campaign term, a PII hash):
+        a failure, as Enrich's atomic length check makes it, rather than a row a loader would refuse."""
+        limits = self.max_lengths
+        return [
+            {
+                "enrichment": None,
+                "message": {
+                    "field": name[:FIELD_CAP],
+                    "value": value[:EXPECTATION_CAP],
+                    "expectation": f"at most {limits[name]} characters, not {len(value)}",
+                },
+            }
+            for name, value in event.items()
+            if isinstance(value, str) and len(value) > limits.get(name, len(value))
+        ]

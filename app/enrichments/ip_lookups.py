@@ -22,7 +22,7 @@ def _get(reader: Reader | None, ip: str) -> dict[str, Any] | None:
         return None
     try:
         record = reader.get(ip)
-    except ValueError:  # not an address (a tracker's `ip` may be anything)
+    except (ValueError, TypeError):  # not an address (a tracker's `ip` may be anything, even a NUL)
         return None
     return record if isinstance(record, dict) else None
 

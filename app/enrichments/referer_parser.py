@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
+from app.enrich import clean
 from app.enrichments.base import NOTHING, EnrichmentConfig, EventContext, Outcome, Setup
 
 Referers = dict[str, tuple[str, str, tuple[str, ...]]]  # domain → (medium, source, term parameters)
@@ -62,7 +63,7 @@ class RefererParser:
             values = dict(parse_qsl(parts.query, keep_blank_values=True))
             for name in term_parameters:
                 if values.get(name):
-                    event["refr_term"] = values[name]
+                    event["refr_term"] = clean(values[name])
                     break
         return NOTHING
 
