@@ -32,6 +32,7 @@ REGISTRY: dict[str, Supported] = {
     "ua_parser_config": Supported("1", "ua_parser:build"),
     "referer_parser": Supported("2", "referer_parser:build"),
     "campaign_attribution": Supported("1", "campaign_attribution:build"),
+    "cross_navigation_config": Supported("1", "cross_navigation:build"),
     "cookie_extractor_config": Supported("1", "header_extractors:build_cookies"),
     "http_header_extractor_config": Supported("1", "header_extractors:build_headers"),
     "event_fingerprint_config": Supported("1", "event_fingerprint:build"),

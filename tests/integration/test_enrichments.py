@@ -28,7 +28,7 @@ CHROME = (
 )
 PAGE_URL = (
     "https://shop.example/boots?utm_source=newsletter&utm_medium=email&utm_term=winter+boots"
-    "&utm_content=hero&utm_campaign=sale-2026&gclid=Cj0KCQ"
+    "&utm_content=hero&utm_campaign=sale-2026&gclid=Cj0KCQ&_sp=d-9f1c.1697175843762"
 )
 REFERRER = "https://www.google.com/search?q=winter+boots"
 HEADERS = {"X-Forwarded-For": CLIENT_IP, "Cookie": "_ga=GA1.2.345; theme=dark", "X-Tenant": "acme"}
@@ -82,6 +82,7 @@ SDK_KEYS = {
     "contexts_org_ietf_http_header_1": "http_header",
     "contexts_com_iab_snowplow_spiders_and_robots_1": "spiders_and_robots",
     "contexts_com_snowplowanalytics_snowplow_bot_detection_1": "bot_detection",
+    "contexts_com_snowplowanalytics_snowplow_cross_navigation_1": "cross_navigation",
 }
 
 
@@ -110,6 +111,7 @@ def write_configs(folder: Path, data_url: str) -> Path:
             {"internalDomains": ["shop.example"], "database": "referers-latest.json", "uri": f"{data_url}/referers/"},
         ),
         ("campaign_attribution", "1-0-1", {"mapping": "static", "fields": utm}),
+        ("cross_navigation_config", "1-0-0", None),
         (
             "event_fingerprint_config",
             "1-0-1",
@@ -246,6 +248,7 @@ def test_every_enriched_field_of_a_tracker_event(start, output_format):
         {"spiderOrRobot": False, "category": "BROWSER", "reason": "PASSED_ALL", "primaryImpact": "NONE"}
     ]
     assert entities["bot_detection"] == [{"bot": True, "indicators": ["asnLookups"]}]
+    assert entities["cross_navigation"] == [{"domain_user_id": "d-9f1c", "timestamp": "2023-10-13T05:44:03.762Z"}]
     assert entities["http_cookie"] == [{"name": "_ga", "value": "GA1.2.345"}]
     assert {(h["name"], h["value"]) for h in entities["http_header"]} == {
         ("x-forwarded-for", CLIENT_IP),
