@@ -54,7 +54,9 @@ class Pipeline:
         self.badrows = BadRows(
             settings.name, self.enricher.v_collector, self.identity.ip_mask, settings.client_ip_header
         )
-        self.enrichments = build_enrichments(settings, registry, self.identity.client_ip, first_ip_token)
+        self.enrichments = build_enrichments(
+            settings, registry, self.identity.client_ip, first_ip_token, self.enricher.max_lengths
+        )
         self.max_payload_bytes = settings.max_payload_bytes
         self.format_event = FORMATS[settings.output_format]
         self.partition_key = settings.partition_key

@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 from app.badrows import ANONYMOUS_DROPS
 from app.config import Settings
-from app.enrich import ATOMIC
 from app.enrichments.base import EnrichmentConfigError, Setup
 from app.enrichments.chain import Enrichments
 from app.enrichments.files import DataFileCache
@@ -27,10 +26,12 @@ def build_enrichments(
     registry: Registry,
     client_ip: Callable[[CollectorRequest], str | None],
     tracker_ip: Callable[[str], str],
+    max_lengths: dict[str, int] | None = None,
     *,
     refresh: bool = False,
 ) -> Enrichments:
-    """The configured enrichments; none without COLLECTOR_ENRICHMENTS_DIR. Raises EnrichmentConfigError."""
+    """The configured enrichments; none without COLLECTOR_ENRICHMENTS_DIR. Raises EnrichmentConfigError.
+    `max_lengths`: the atomic fields' limits, which what an enrichment writes must fit too."""
     if settings.enrichments_dir is None:
         return Enrichments([], client_ip, tracker_ip)
     identifying = ANONYMOUS_DROPS | ({settings.client_ip_header.lower()} if settings.client_ip_header else set())
@@ -42,6 +43,4 @@ def build_enrichments(
         registry=registry,
     )
     chain = load_enrichments(settings.enrichments_dir, registry, setup, settings.enrichments_unsupported)
-    atomic = registry.schema(ATOMIC) or {"properties": {}}
-    limits = {name: spec["maxLength"] for name, spec in atomic["properties"].items() if "maxLength" in spec}
-    return Enrichments(chain, client_ip, tracker_ip, limits)
+    return Enrichments(chain, client_ip, tracker_ip, max_lengths)

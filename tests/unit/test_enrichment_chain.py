@@ -12,8 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.config import Settings
+from app.enrich import Enricher
 from app.enrichments import build_enrichments
 from app.enrichments.chain import CONTEXTS
+from app.privacy import IpMask
 from tests.enrichment_data import CLIENT_IP, write_maxmind_databases, write_referer_database
 from tests.unit.enrichment_support import config_document
 
@@ -54,7 +56,8 @@ def chain(tmp_path_factory, registry):
     settings = Settings(
         data_dir=folder / "out", enrichments_dir=write_folder(folder), enrichments_cache_dir=folder / "cache"
     )
-    return build_enrichments(settings, registry, lambda request: CLIENT_IP, str)
+    limits = Enricher(registry, "c", "file", IpMask(0, 0)).max_lengths
+    return build_enrichments(settings, registry, lambda request: CLIENT_IP, str, limits)
 
 
 def test_the_tracker_ip_wins_and_derived_contexts_are_one_contexts_json(chain, make_request):
