@@ -7,25 +7,27 @@ A failing event still yields its partial enrichment: the bad row carries it.
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
-from app import __version__
+from app import __version__, exact_json
+from app.badrows import EnrichmentFailure
 from app.clock import MAX_MS, MIN_MS, iso_from_ms
+from app.decimals import NotBigDecimal, big_decimal
 from app.identity import Identity, canonical_ip, parse_ip
 from app.ids import UUID
 from app.iglu import Message, Registry, SchemaKey, parse_self_describing
 from app.privacy import IpMask
 from app.protocol import RawEvent, decode_base64
 from app.request import CollectorRequest
+from app.text import clean
 
 SNOWPLOW = "com.snowplowanalytics.snowplow"
 ATOMIC = SchemaKey(SNOWPLOW, "atomic", "jsonschema", "1-0-0")
@@ -37,8 +39,6 @@ PLATFORMS = frozenset({"web", "mob", "pc", "srv", "app", "tv", "cnsl", "iot", "h
 INTEGER = re.compile(r"^[+-]?[0-9]{1,18}\Z")
 DIMENSIONS = re.compile(r"^([0-9]{1,10})x([0-9]{1,10})\Z")
 IP_SEPARATORS = re.compile(r"[,| ]")
-# Tabs become four spaces and other control characters go, so every value is TSV-safe.
-TSV_SAFE = {**{code: None for code in range(32)}, 9: "    ", 127: None}
 
 # e → (event, event_vendor, event_name); the self-describing event (ue) names itself.
 EVENT_TYPES: dict[str, tuple[str, str | None, str | None]] = {
@@ -58,10 +58,6 @@ class ParseError(ValueError):
     """A parameter's value cannot become its field; the message says why."""
 
 
-def clean(value: str) -> str:
-    return value.translate(TSV_SAFE) if not value.isprintable() else value
-
-
 def to_int(value: str) -> int | None:
     if value.lower() == "null":
         return None
@@ -70,16 +66,13 @@ def to_int(value: str) -> int | None:
     return int(value)
 
 
-def to_decimal(value: str) -> float | None:
+def to_decimal(value: str) -> Decimal | None:
     if value.lower() == "null":
         return None
     try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise ParseError("not a decimal number") from None
-    if not number.is_finite() or not math.isfinite(float(number)):
-        raise ParseError("not a finite decimal number")
-    return float(number)
+        return big_decimal(value)
+    except NotBigDecimal as why:
+        raise ParseError(str(why)) from None
 
 
 def to_bool(value: str) -> bool:
@@ -211,7 +204,8 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 @dataclass(slots=True)
 class Enriched:
     event: dict[str, Any]
-    failures: list[Message] = field(default_factory=list)
+    failures: list[Message] = field(default_factory=list)  # schema violations
+    enrichment_failures: list[EnrichmentFailure] = field(default_factory=list)
 
 
 class Enricher:
@@ -352,7 +346,7 @@ class Enricher:
         else:
             return ABSENT
         try:
-            value = orjson.loads(text)
+            value = exact_json.loads(text)
         except orjson.JSONDecodeError as error:
             failures.append({"field": name, "value": text, "error": f"invalid JSON: {error}"})
             return BROKEN

@@ -109,10 +109,16 @@ class Pipeline:
             enriched = self.enricher.enrich(params, identity, request, now)
             event = enriched.event
             key = event.get(self.partition_key) or event["event_id"]
-            if enriched.failures:
+            if enriched.failures:  # validation comes first, as in Enrich: its failures win
                 row = self.badrows.schema_violation(request, identity, params, event, enriched.failures, now)
                 bad.append(Record(json_line(row), event["event_id"], key))
                 outcomes["schema_violations"] += 1
+            elif enriched.enrichment_failures:
+                row = self.badrows.enrichment_failures(
+                    request, identity, params, event, enriched.enrichment_failures, now
+                )
+                bad.append(Record(json_line(row), event["event_id"], key))
+                outcomes["enrichment_failures"] += 1
             else:
                 good.append(Record(self.format_event(event), event["event_id"], key))
         outcomes["good"] = len(good)

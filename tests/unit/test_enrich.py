@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from decimal import Decimal
 
 import orjson
 import pytest
@@ -105,11 +106,14 @@ def b64(text: str, urlsafe: bool = False, padded: bool = True) -> str:
             {"pp_mix": "0", "pp_max": "10", "pp_miy": "-5", "pp_may": "900"},
             {"pp_xoffset_min": 0, "pp_xoffset_max": 10, "pp_yoffset_min": -5, "pp_yoffset_max": 900},
         ),
-        ({"se_va": "1.5"}, {"se_value": 1.5}),
-        ({"se_va": "-0.25"}, {"se_value": -0.25}),
-        ({"ev_va": "10"}, {"se_value": 10.0}),
-        ({"tr_tt": "19.99", "tr_tx": "0", "tr_sh": "1e2"}, {"tr_total": 19.99, "tr_tax": 0.0, "tr_shipping": 100.0}),
-        ({"ti_pr": "5.50"}, {"ti_price": 5.5}),
+        ({"se_va": "1.5"}, {"se_value": Decimal("1.5")}),
+        ({"se_va": "-0.25"}, {"se_value": Decimal("-0.25")}),
+        ({"ev_va": "10"}, {"se_value": Decimal("10")}),
+        (
+            {"tr_tt": "19.99", "tr_tx": "0", "tr_sh": "1e2"},
+            {"tr_total": Decimal("19.99"), "tr_tax": Decimal("0"), "tr_shipping": Decimal("100")},
+        ),
+        ({"ti_pr": "5.50"}, {"ti_price": Decimal("5.50")}),
         ({"cookie": "1"}, {"br_cookies": True}),
         ({"cookie": "0"}, {"br_cookies": False}),
         (
