@@ -48,6 +48,7 @@ class Pipeline:
             self.identity.ip_mask,
             max_entities=settings.max_entities_per_event,
             max_json_depth=settings.max_json_depth,
+            length_limits=settings.atomic_fields_limits,
         )
         self.badrows = BadRows(
             settings.name, self.enricher.v_collector, self.identity.ip_mask, settings.client_ip_header
