@@ -65,9 +65,10 @@ def parse_sp(value: str) -> CrossDomain | EnrichmentFailure:
     duid, tstamp, session_id, user_id, source_id, source_platform, reason = parts
     timestamp_ms = None
     if tstamp:
-        timestamp_ms = _epoch_ms(tstamp)
-        if isinstance(timestamp_ms, EnrichmentFailure):
-            return timestamp_ms
+        parsed = _epoch_ms(tstamp)
+        if isinstance(parsed, EnrichmentFailure):
+            return parsed
+        timestamp_ms = parsed
     return CrossDomain(
         domain_userid=clean(duid) or None,
         timestamp_ms=timestamp_ms,

@@ -18,8 +18,8 @@ import orjson
 
 from app import __version__, exact_json
 from app.badrows import EnrichmentFailure
-from app.config import ENRICH_LENGTH_LIMITS
 from app.clock import MAX_MS, MIN_MS, iso_from_ms
+from app.config import ENRICH_LENGTH_LIMITS
 from app.cross_domain import parse_sp, sp_parameter
 from app.decimals import NotBigDecimal, big_decimal
 from app.identity import Identity, canonical_ip, parse_ip

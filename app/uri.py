@@ -92,9 +92,8 @@ def parse_url(text: str) -> Uri:
     try:
         return JavaUriParser(spaced).parse()
     except URISyntaxError as java_error:
-        repaired = repair(text)
         try:
-            return JavaUriParser(repaired).parse()
+            return JavaUriParser(repair(text)).parse()
         except URISyntaxError as scala_error:
             raise UnparsableUrl(
                 f"Provided URI [{text}] could not be parsed, neither by Java parsing (error: [{java_error}]) "
