@@ -7,11 +7,11 @@ schema: values the schema caps (query-string values, header lines) are cut to th
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-import orjson
-
-from app import __version__
+from app import __version__, exact_json
 from app.clock import iso_from_ms
 from app.identity import Identity
 from app.iglu import Message
@@ -22,8 +22,8 @@ from app.request import CollectorRequest
 BADROWS = "iglu:com.snowplowanalytics.snowplow.badrows"
 TRACKER_PROTOCOL_VIOLATIONS = f"{BADROWS}/tracker_protocol_violations/jsonschema/1-0-1"
 SCHEMA_VIOLATIONS = f"{BADROWS}/schema_violations/jsonschema/2-0-1"
-SIZE_VIOLATION = f"{BADROWS}/size_violation/jsonschema/1-0-0"
 ENRICHMENT_FAILURES = f"{BADROWS}/enrichment_failures/jsonschema/2-0-0"
+SIZE_VIOLATION = f"{BADROWS}/size_violation/jsonschema/1-0-0"
 GENERIC_ERROR = f"{BADROWS}/generic_error/jsonschema/1-0-0"
 VENDOR = "com.snowplowanalytics.snowplow"
 # Headers that identify the person: never kept under anonymisation; the cookie never at all
@@ -39,8 +39,35 @@ URI_CAP = 8192  # refererUri and hostname
 IP_TOKEN = re.compile(r"[^,| ]+")  # the `ip` parameter may list several addresses
 # Atomic integers that the schema_violations schema types as strings.
 TEXT_INTEGERS = frozenset({"txn_id"})
-# The only atomic decimals the bad-row schemas type as numbers (the others as text): ip_lookups fills them.
-NUMBERS = frozenset({"geo_latitude", "geo_longitude"})
+# Caps of enrichment_failures 2-0-0 on a failure message.
+FIELD_CAP, EXPECTATION_CAP, ERROR_CAP, IDENTIFIER_CAP = 64, 256, 512, 256
+
+
+@dataclass(frozen=True, slots=True)
+class EnrichmentFailure:
+    """One message of an enrichment_failures bad row: what went wrong, and which configured
+    enrichment it came from (None for what Enrich always does, such as reading `_sp`)."""
+
+    message: Message  # {field, value, expectation} (input data) or {error} (anything else)
+    enrichment: tuple[str, str] | None = None  # (the enrichment's config schema URI, its identifier)
+
+    @staticmethod
+    def input_data(
+        field: str, value: str | None, expectation: str, enrichment: tuple[str, str] | None = None
+    ) -> EnrichmentFailure:
+        message = {"field": field[:FIELD_CAP], "value": value, "expectation": expectation[:EXPECTATION_CAP]}
+        return EnrichmentFailure(message, enrichment)
+
+    @staticmethod
+    def simple(error: str, enrichment: tuple[str, str] | None = None) -> EnrichmentFailure:
+        return EnrichmentFailure({"error": error[:ERROR_CAP]}, enrichment)
+
+    def as_json(self) -> Message:
+        enrichment = self.enrichment
+        described = (
+            None if enrichment is None else {"schemaKey": enrichment[0], "identifier": enrichment[1][:IDENTIFIER_CAP]}
+        )
+        return {"enrichment": described, "message": self.message}
 
 
 class BadRows:
@@ -86,6 +113,26 @@ class BadRows:
         messages: list[Message],
         now_ms: int,
     ) -> dict[str, Any]:
+        payload = self._event_payload(request, identity, params, enriched)
+        return self._row(SCHEMA_VIOLATIONS, {"timestamp": iso_from_ms(now_ms), "messages": messages}, payload)
+
+    def enrichment_failures(
+        self,
+        request: CollectorRequest,
+        identity: Identity,
+        params: RawEvent,
+        enriched: dict[str, Any],
+        failures: list[EnrichmentFailure],
+        now_ms: int,
+    ) -> dict[str, Any]:
+        """An event whose enrichments failed (after it passed validation): the partial event, the raw one."""
+        payload = self._event_payload(request, identity, params, enriched)
+        messages = [failure.as_json() for failure in failures]
+        return self._row(ENRICHMENT_FAILURES, {"timestamp": iso_from_ms(now_ms), "messages": messages}, payload)
+
+    def _event_payload(
+        self, request: CollectorRequest, identity: Identity, params: RawEvent, enriched: dict[str, Any]
+    ) -> dict[str, Any]:
         raw = {
             "vendor": VENDOR,
             "version": _adapter(request),
@@ -96,21 +143,7 @@ class BadRows:
             **self._context(request, identity),
             "userId": identity.network_userid,
         }
-        payload = {"enriched": _flat_enriched(enriched), "raw": raw}
-        return self._row(SCHEMA_VIOLATIONS, {"timestamp": iso_from_ms(now_ms), "messages": messages}, payload)
-
-    def enrichment_failures(
-        self,
-        request: CollectorRequest,
-        identity: Identity,
-        params: RawEvent,
-        enriched: dict[str, Any],
-        messages: list[Message],
-        now_ms: int,
-    ) -> dict[str, Any]:
-        """An event an enrichment failed on: the same failure and payload shape as a schema violation."""
-        row = self.schema_violation(request, identity, params, enriched, messages, now_ms)
-        return {**row, "schema": ENRICHMENT_FAILURES}
+        return {"enriched": _flat_enriched(enriched), "raw": raw}
 
     def _parameters(self, pairs: Any) -> list[dict[str, str]]:
         return [
@@ -171,10 +204,10 @@ def _flat_enriched(event: dict[str, Any]) -> dict[str, Any]:
     for name, value in event.items():
         if isinstance(value, bool):
             value = int(value)
-        elif isinstance(value, float) and name not in NUMBERS:
-            value = repr(value)
+        elif isinstance(value, Decimal):
+            value = str(value)
         elif isinstance(value, dict):
-            value = orjson.dumps(value).decode()
+            value = exact_json.dumps(value).decode()
         elif name in TEXT_INTEGERS and value is not None:
             value = str(value)
         flat[name] = value

@@ -22,6 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from app.formats import FIELDS as ATOMIC_FIELDS
 from app.iglu_remote import RemoteRegistry
 from app.request import STANDARD_ROUTES
 
@@ -29,6 +30,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DOMAIN = re.compile(r"^[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\Z")
 HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+# Enrich's defaults for its `atomicFieldsLimits` (reference.conf; raised in Enrich 4.0 above the atomic
+# schema's maxLength of 4096 and 128). Other fields keep the atomic schema's maxLength unless set.
+ENRICH_LENGTH_LIMITS = {"page_url": 10_000, "page_referrer": 10_000, "mkt_clickid": 1_000}
 PRIVATE_AND_LOOPBACK = [
     "127.0.0.0/8",
     "::1/128",
@@ -151,6 +155,11 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(
         50, ge=2, description="deeper entities or self-describing event: the event is a bad row"
     )
+    atomic_fields_limits: dict[str, int] = Field(
+        default_factory=lambda: dict(ENRICH_LENGTH_LIMITS),
+        description="longest value of an atomic field (UTF-16 units, as Enrich's atomicFieldsLimits); "
+        'merged over these defaults and the atomic schema\'s maxLength, e.g. {"app_id": 64}',
+    )
 
     # Identity
     trusted_proxies: list[str] = Field(
@@ -212,6 +221,16 @@ class Settings(BaseSettings):
         for cidr in value:
             ipaddress.ip_network(cidr, strict=False)  # raises ValueError naming the bad entry
         return value
+
+    @field_validator("atomic_fields_limits")
+    @classmethod
+    def _atomic_fields(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, limit in value.items():
+            if name not in ATOMIC_FIELDS:
+                raise ValueError(f"{name!r} is not an atomic field of the enriched event")
+            if limit < 1:
+                raise ValueError(f"{name}: a limit must be at least 1, not {limit}")
+        return {**ENRICH_LENGTH_LIMITS, **value}
 
     @field_validator("drop_payload_bytes")
     @classmethod

@@ -7,25 +7,29 @@ A failing event still yields its partial enrichment: the bad row carries it.
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 
-from app import __version__
+from app import __version__, exact_json
+from app.badrows import EnrichmentFailure
 from app.clock import MAX_MS, MIN_MS, iso_from_ms
+from app.config import ENRICH_LENGTH_LIMITS
+from app.cross_domain import parse_sp, sp_parameter
+from app.decimals import NotBigDecimal, big_decimal
 from app.identity import Identity, canonical_ip, parse_ip
 from app.ids import UUID
 from app.iglu import Message, Registry, SchemaKey, parse_self_describing
 from app.privacy import IpMask
 from app.protocol import RawEvent, decode_base64
 from app.request import CollectorRequest
+from app.text import clean
+from app.uri import UnparsableUrl, Uri, parse_url
 
 SNOWPLOW = "com.snowplowanalytics.snowplow"
 ATOMIC = SchemaKey(SNOWPLOW, "atomic", "jsonschema", "1-0-0")
@@ -37,8 +41,6 @@ PLATFORMS = frozenset({"web", "mob", "pc", "srv", "app", "tv", "cnsl", "iot", "h
 INTEGER = re.compile(r"^[+-]?[0-9]{1,18}\Z")
 DIMENSIONS = re.compile(r"^([0-9]{1,10})x([0-9]{1,10})\Z")
 IP_SEPARATORS = re.compile(r"[,| ]")
-# Tabs become four spaces and other control characters go, so every value is TSV-safe.
-TSV_SAFE = {**{code: None for code in range(32)}, 9: "    ", 127: None}
 
 # e → (event, event_vendor, event_name); the self-describing event (ue) names itself.
 EVENT_TYPES: dict[str, tuple[str, str | None, str | None]] = {
@@ -58,10 +60,6 @@ class ParseError(ValueError):
     """A parameter's value cannot become its field; the message says why."""
 
 
-def clean(value: str) -> str:
-    return value.translate(TSV_SAFE) if not value.isprintable() else value
-
-
 def to_int(value: str) -> int | None:
     if value.lower() == "null":
         return None
@@ -70,16 +68,13 @@ def to_int(value: str) -> int | None:
     return int(value)
 
 
-def to_decimal(value: str) -> float | None:
+def to_decimal(value: str) -> Decimal | None:
     if value.lower() == "null":
         return None
     try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise ParseError("not a decimal number") from None
-    if not number.is_finite() or not math.isfinite(float(number)):
-        raise ParseError("not a finite decimal number")
-    return float(number)
+        return big_decimal(value)
+    except NotBigDecimal as why:
+        raise ParseError(str(why)) from None
 
 
 def to_bool(value: str) -> bool:
@@ -194,24 +189,16 @@ DIMENSION_PAIRS = {
     "vp": ("br_viewwidth", "br_viewheight"),
     "ds": ("doc_width", "doc_height"),
 }
-URL_PARTS = {
-    "page_url": ("page_urlscheme", "page_urlhost", "page_urlport", "page_urlpath", "page_urlquery", "page_urlfragment"),
-    "page_referrer": (
-        "refr_urlscheme",
-        "refr_urlhost",
-        "refr_urlport",
-        "refr_urlpath",
-        "refr_urlquery",
-        "refr_urlfragment",
-    ),
-}
-DEFAULT_PORTS = {"http": 80, "https": 443}
+URL_PARTS = ("scheme", "host", "port", "path", "query", "fragment")
+PAGE_URL_PARTS = tuple(f"page_url{part}" for part in URL_PARTS)
+REFR_URL_PARTS = tuple(f"refr_url{part}" for part in URL_PARTS)
 
 
 @dataclass(slots=True)
 class Enriched:
     event: dict[str, Any]
-    failures: list[Message] = field(default_factory=list)
+    failures: list[Message] = field(default_factory=list)  # schema violations
+    enrichment_failures: list[EnrichmentFailure] = field(default_factory=list)
 
 
 class Enricher:
@@ -224,6 +211,7 @@ class Enricher:
         *,
         max_entities: int = 100,
         max_json_depth: int = 50,
+        length_limits: Mapping[str, int] = ENRICH_LENGTH_LIMITS,
     ) -> None:
         self.registry = registry
         self.ip_mask = ip_mask
@@ -232,8 +220,10 @@ class Enricher:
         atomic = registry.schema(ATOMIC)
         if atomic is None:
             raise RuntimeError(f"schemas folder lacks {ATOMIC.uri}")
+        # The atomic schema's maxLength, overridden as Enrich's `atomicFieldsLimits` does.
         self.max_lengths: dict[str, int] = {
-            name: spec["maxLength"] for name, spec in atomic["properties"].items() if "maxLength" in spec
+            **{name: spec["maxLength"] for name, spec in atomic["properties"].items() if "maxLength" in spec},
+            **length_limits,
         }
         self.v_collector = f"{collector_name}-{__version__}-{sink_name}"
         self.v_etl = f"{collector_name}-{__version__}"
@@ -264,7 +254,8 @@ class Enricher:
         if "event" not in event and not params.get("e"):  # an empty e is absent too, not a pass
             atomic_reports.append(_parse_error("e", "event", "missing: every event needs an event type"))
         _set_event_schema(params, event)
-        self._add_url_parts(event)
+        enrichment_failures: list[EnrichmentFailure] = []
+        self._add_url_parts(event, enrichment_failures)
         self._check_lengths(event, atomic_reports)
 
         failures: list[Message] = []
@@ -275,7 +266,7 @@ class Enricher:
         self._add_contexts(params, event, failures)
         self._add_unstruct_event(params, event, failures)
         _set_derived_tstamp(params, event, request.received_ms)
-        return Enriched(event, failures)
+        return Enriched(event, failures, enrichment_failures)
 
     def _apply_parameters(self, params: RawEvent, event: dict[str, Any], reports: list[dict[str, Any]]) -> None:
         for name, value in params.items():
@@ -312,35 +303,33 @@ class Enricher:
     def _check_lengths(self, event: dict[str, Any], reports: list[dict[str, Any]]) -> None:
         limits = self.max_lengths
         too_long = [
-            name
+            (name, length)
             for name, value in event.items()
-            if isinstance(value, str) and len(value) > limits.get(name, len(value))
+            if isinstance(value, str)
+            and name in limits
+            and (length := len(value) if value.isascii() else utf16_length(value)) > limits[name]
         ]
-        for name in too_long:
+        for name, length in too_long:
             reports.append(
                 {
-                    "message": f"{name} is {len(event[name])} characters long, longer than the maximum of {limits[name]}",
+                    "message": f"{name} is {length} characters long, longer than the maximum of {limits[name]}",
                     "path": name,
                     "keyword": "atomic_field_length_exceeded",
                     "targets": None,
                 }
             )
 
-    def _add_url_parts(self, event: dict[str, Any]) -> None:
-        for url_field, names in URL_PARTS.items():
-            url = event.get(url_field)
-            if url is None:
-                continue
-            try:
-                parts = urlsplit(url)
-                port = parts.port or DEFAULT_PORTS.get(parts.scheme)
-            except ValueError:
-                continue  # keep the URL as sent; its parts stay empty
-            for name, value in zip(
-                names, (parts.scheme, parts.hostname, port, parts.path, parts.query, parts.fragment), strict=False
-            ):
-                if value:
-                    event[name] = value
+    def _add_url_parts(self, event: dict[str, Any], failures: list[EnrichmentFailure]) -> None:
+        """EnrichmentManager.getPageUri and getRefererUri: page_url becomes the URL as parsed, the referrer
+        keeps its text; both give their parts; a URL that cannot be parsed is an enrichment failure."""
+        page = _parse_url(event.get("page_url"), failures)
+        if page is not None:
+            event["page_url"] = page.text
+            _set_url_parts(event, PAGE_URL_PARTS, page)
+            _set_cross_domain(event, page, failures)
+        referrer = _parse_url(event.get("page_referrer"), failures)
+        if referrer is not None:
+            _set_url_parts(event, REFR_URL_PARTS, referrer)
 
     def _json_param(self, params: RawEvent, base64_name: str, plain_name: str, failures: list[Message]) -> Any:
         """The JSON value of `cx`/`co` or `ue_px`/`ue_pr` (base64 wins); ABSENT, or BROKEN with a failure noted.
@@ -352,7 +341,7 @@ class Enricher:
         else:
             return ABSENT
         try:
-            value = orjson.loads(text)
+            value = exact_json.loads(text)
         except orjson.JSONDecodeError as error:
             failures.append({"field": name, "value": text, "error": f"invalid JSON: {error}"})
             return BROKEN
@@ -417,6 +406,46 @@ class Enricher:
             event.update(
                 event_vendor=key.vendor, event_name=key.name, event_format=key.format, event_version=key.version
             )
+
+
+def utf16_length(value: str) -> int:
+    """The length Enrich checks (Java's String.length): UTF-16 code units, two for a character beyond U+FFFF."""
+    return len(value.encode("utf-16-le")) // 2
+
+
+def _parse_url(text: str | None, failures: list[EnrichmentFailure]) -> Uri | None:
+    if text is None:
+        return None
+    try:
+        return parse_url(text)
+    except UnparsableUrl as why:
+        failures.append(EnrichmentFailure.simple(str(why)))
+        return None
+
+
+def _set_url_parts(event: dict[str, Any], names: tuple[str, ...], uri: Uri) -> None:
+    """ConversionUtils.explodeUri: raw components, a port always (80 unless https or given)."""
+    for name, value in zip(
+        names, (uri.scheme, uri.host, uri.enrich_port(), uri.path, uri.query, uri.fragment), strict=True
+    ):
+        if value:
+            event[name] = value
+
+
+def _set_cross_domain(event: dict[str, Any], page: Uri, failures: list[EnrichmentFailure]) -> None:
+    """EnrichmentManager.getCrossDomain: `_sp` of the page URL fills two atomic fields, with or without
+    the cross_navigation enrichment."""
+    sp = sp_parameter(page.query) if page.query and "_sp" in page.query else None
+    if sp is None:
+        return
+    parsed = parse_sp(sp)
+    if isinstance(parsed, EnrichmentFailure):
+        failures.append(parsed)
+        return
+    if parsed.domain_userid is not None:
+        event["refr_domain_userid"] = parsed.domain_userid
+    if parsed.timestamp is not None:
+        event["refr_dvce_tstamp"] = parsed.timestamp
 
 
 def _set_event_schema(params: RawEvent, event: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import orjson
+from app import exact_json
 
 FIELDS = (
     "app_id",
@@ -163,7 +163,7 @@ def json_line(record: dict[str, Any]) -> bytes:
     """One compact JSON object; absent fields are simply not keys."""
     # A right-sized copy: orjson's own result keeps a much larger buffer alive (about 16 KiB for a
     # 2 KiB line), and lines wait in memory until their batch is stored.
-    return bytes(memoryview(orjson.dumps(record)))
+    return bytes(memoryview(exact_json.dumps(record)))
 
 
 def _tsv_value(name: str, value: Any) -> str:
@@ -174,9 +174,9 @@ def _tsv_value(name: str, value: Any) -> str:
         return "1" if value else "0"
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, float):
-        return format(Decimal(repr(value)), "f")  # plain notation, as Java's BigDecimal prints it
-    return orjson.dumps(value).decode()  # contexts, unstruct_event
+    if isinstance(value, Decimal):
+        return str(value)  # as Java's BigDecimal.toString prints it (app/decimals.py)
+    return exact_json.dumps(value).decode()  # contexts, unstruct_event
 
 
 def tsv_line(event: dict[str, Any]) -> bytes:

@@ -50,6 +50,7 @@ class Pipeline:
             self.identity.ip_mask,
             max_entities=settings.max_entities_per_event,
             max_json_depth=settings.max_json_depth,
+            length_limits=settings.atomic_fields_limits,
         )
         self.badrows = BadRows(
             settings.name, self.enricher.v_collector, self.identity.ip_mask, settings.client_ip_header
@@ -114,11 +115,13 @@ class Pipeline:
             enriched = self.enricher.enrich(params, identity, request, now)
             event = enriched.event
             key = event.get(self.partition_key) or event["event_id"]
-            if enriched.failures:
+            if enriched.failures:  # validation comes first, as in Enrich: its failures win
                 row = self.badrows.schema_violation(request, identity, params, event, enriched.failures, now)
                 bad.append(Record(json_line(row), event["event_id"], key))
                 outcomes["schema_violations"] += 1
-            elif self.enrichments and (failed := self.enrichments.apply(event, params, request, identity.anonymous)):
+            elif failed := enriched.enrichment_failures + self.enrichments.apply(
+                event, params, request, identity.anonymous
+            ):
                 row = self.badrows.enrichment_failures(request, identity, params, event, failed, now)
                 bad.append(Record(json_line(row), event["event_id"], key))
                 outcomes["enrichment_failures"] += 1

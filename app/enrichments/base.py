@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from app.badrows import ANONYMOUS_DROPS
+from app.badrows import ANONYMOUS_DROPS, EnrichmentFailure
 from app.iglu import Registry, SchemaKey
 from app.protocol import RawEvent
 from app.request import CollectorRequest
@@ -37,18 +37,9 @@ class EnrichmentConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class EnrichmentFailure:
-    """What one enrichment could not do for one event; becomes a message of an enrichment_failures bad row."""
-
-    field: str
-    value: str | None
-    expectation: str
-
-
-@dataclass(frozen=True, slots=True)
 class Outcome:
     entities: tuple[Entity, ...] = ()
-    failure: EnrichmentFailure | None = None
+    failure: EnrichmentFailure | None = None  # the chain names the enrichment it came from
 
 
 NOTHING = Outcome()

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from app.enrich import clean
 from app.enrichments.base import NOTHING, EnrichmentConfig, EventContext, Outcome, Setup
+from app.text import clean
 
 FIELDS = {
     "mktMedium": "mkt_medium",

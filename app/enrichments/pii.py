@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.enrichments.base import NOTHING, EnrichmentConfig, EnrichmentFailure, EventContext, Outcome, Setup
+from app.badrows import EnrichmentFailure
+from app.enrichments.base import NOTHING, EnrichmentConfig, EventContext, Outcome, Setup
 from app.enrichments.json_path import JsonPathError, Step, compile_path, rewrite
 from app.iglu import Registry, SchemaKey, parse_self_describing
 
@@ -76,7 +77,7 @@ class Pii:
                     invalid = self.registry.validate(parsed[0], parsed[1])
                     if invalid is not None:
                         return Outcome(
-                            failure=EnrichmentFailure(
+                            failure=EnrichmentFailure.input_data(
                                 json_field.field,
                                 parsed[0].uri,
                                 f"the pseudonymised entity to stay valid against its schema: {str(invalid.get('error'))[:150]}",

@@ -15,8 +15,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
-from app.enrich import clean
 from app.enrichments.base import NOTHING, EnrichmentConfig, EventContext, Outcome, Setup
+from app.text import clean
 
 Referers = dict[str, tuple[str, str, tuple[str, ...]]]  # domain → (medium, source, term parameters)
 

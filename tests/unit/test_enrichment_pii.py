@@ -108,8 +108,8 @@ def test_an_entity_the_hash_makes_invalid_fails_the_event(registry, make_request
     event = {"contexts": {"schema": "c", "data": [{"schema": SESSION, "data": session}]}}
     failure = run(enrichment, event, make_request()).failure
     assert failure is not None
-    assert (failure.field, failure.value) == ("contexts", SESSION)
-    assert failure.expectation.startswith("the pseudonymised entity to stay valid against its schema")
+    assert (failure.message["field"], failure.message["value"]) == ("contexts", SESSION)
+    assert failure.message["expectation"].startswith("the pseudonymised entity to stay valid against its schema")
 
 
 @pytest.mark.parametrize("anonymous", [False, True])

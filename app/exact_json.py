@@ -1,0 +1,71 @@
+"""JSON numbers kept exactly as sent, where orjson would round them.
+
+orjson reads an integer beyond 64 bits as a float (`123456789012345678901234567890` becomes
+`1.2345678901234568e+29`) and a float to the nearest double; Enrich (circe) keeps the number's
+text. `loads` re-reads, with the standard library, only JSON that holds a run of 19 or more
+digits (anything shorter fits a 64-bit integer or a double's round trip), so the usual event
+pays one regular-expression search. Such numbers become `ExactInt`/`ExactFloat`, still an int
+or a float to the schema validators, and `dumps` writes their text back unchanged; decimals
+of the atomic fields (`Decimal`) are written as JSON numbers with every digit too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+LONG_NUMBER = re.compile(r"\d{19}")
+I64_MIN, U64_MAX = -(2**63), 2**64 - 1
+
+
+class ExactInt(int):
+    """An integer orjson cannot write (beyond 64 bits)."""
+
+
+class ExactFloat(float):
+    """A JSON number with a fraction or an exponent, with the text it was sent as."""
+
+    text: str
+
+    def __new__(cls, text: str) -> ExactFloat:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+
+def _integer(text: str) -> int:
+    number = int(text)
+    return number if I64_MIN <= number <= U64_MAX else ExactInt(number)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads(text: str) -> Any:
+    """orjson's result, or, when a number may not survive it, the standard library's with numbers kept exact.
+    Raises orjson.JSONDecodeError (a ValueError) for what is not JSON."""
+    value = orjson.loads(text)
+    if LONG_NUMBER.search(text) is None:
+        return value
+    try:
+        return json.loads(text, parse_int=_integer, parse_float=ExactFloat, parse_constant=_no_constant)
+    except ValueError as error:  # e.g. an integer of more digits than Python converts
+        raise orjson.JSONDecodeError(str(error), text, 0) from None
+
+
+def _exact(value: Any) -> Any:
+    if isinstance(value, ExactFloat):
+        return orjson.Fragment(value.text)
+    if isinstance(value, (ExactInt, Decimal)):
+        return orjson.Fragment(str(value))
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def dumps(value: Any) -> bytes:
+    """orjson.dumps, writing exact numbers as their text."""
+    return orjson.dumps(value, default=_exact, option=orjson.OPT_PASSTHROUGH_SUBCLASS)
