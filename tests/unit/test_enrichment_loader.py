@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 from pathlib import Path
 
@@ -186,3 +187,14 @@ def test_a_missing_optional_package_names_the_extra(tmp_path, registry, monkeypa
         EnrichmentConfigError, match=r"needs the Python package 'maxminddb': pip install 'pycollector\[enrichments\]'"
     ):
         load(tmp_path, registry)
+
+
+def test_a_server_that_never_answers_stops_start_up_after_the_timeout(tmp_path, registry):
+    with socket.socket() as silent:  # accepts connections (the kernel does) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        write(tmp_path, "referer_parser", "2-0-0", {"internalDomains": [], "database": "r.json", "uri": url})
+        setup = Setup(DataFileCache(tmp_path / "cache", 0.3, refresh=True))
+        with pytest.raises(EnrichmentConfigError, match="r.json could not be downloaded: ReadTimeout"):
+            load_enrichments(tmp_path, registry, setup)
