@@ -77,4 +77,4 @@ class Setup:
     cookie_name: str = "sp"  # the collector's own cookie, never extracted under SP-Anonymous
     identifying_headers: frozenset[str] = ANONYMOUS_DROPS  # never extracted under SP-Anonymous
     anonymous_geo: Literal["none", "country", "region"] = "none"  # COLLECTOR_ANONYMOUS_GEO
-    registry: Registry | None = None  # to check that what PII rewrote still fits its schema
+    registry: Registry | None = None  # to check that what an enrichment wrote fits its schema (PII, cross navigation)
