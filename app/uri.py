@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # RFC 2396 character classes, as java.net.URI names them.
 ALPHA = "A-Za-z"
@@ -46,12 +46,14 @@ LABEL = re.compile(f"[{ALPHANUM}](?:[{ALPHANUM}-]*)")
 IPV4_RUN = re.compile("[0-9.]*")
 
 # The common case, where every character is one Java accepts as it stands: scheme://host[:port]path?query#fragment.
-_PCHAR = f"(?:[{UNRESERVED}{re.escape(':@&=+$,;/')}]|{ESCAPE})*"
-_URIC = f"(?:[{UNRESERVED}{RESERVED}]|{ESCAPE})*"
+# Runs of one class each (fast), `%` included; that every `%` starts an escape is checked apart.
+_PCHAR = f"[{UNRESERVED}{re.escape(':@&=+$,;/%')}]*"
+_URIC = f"[{UNRESERVED}{RESERVED}%]*"
 _HOST = f"(?:[{ALPHANUM}](?:[{ALPHANUM}-]*[{ALPHANUM}])?\\.)*[{ALPHA}](?:[{ALPHANUM}-]*[{ALPHANUM}])?\\.?"
 SIMPLE_URL = re.compile(
     f"([{ALPHA}][{ALPHANUM}+.-]*)://({_HOST})(?::([0-9]{{1,9}}))?(/{_PCHAR})?(?:\\?({_URIC}))?(?:#({_URIC}))?\\Z"
 )
+STRAY_PERCENT = re.compile("%(?![0-9A-Fa-f]{2})")
 
 
 class URISyntaxError(ValueError):
@@ -61,8 +63,9 @@ class URISyntaxError(ValueError):
         super().__init__(f"{reason} at index {index}: {text}")
 
 
-@dataclass(frozen=True, slots=True)
-class Uri:
+class Uri(NamedTuple):
+    """A parsed URI, as java.net.URI's accessors give it (a tuple: cheap to build on the hot path)."""
+
     text: str  # what `URI.toString()` gives: the text parsed
     scheme: str | None
     host: str | None  # None for a registry-based authority (an underscore, a non-ASCII name...)
@@ -70,12 +73,6 @@ class Uri:
     path: str | None  # raw, as getRawPath; None for an opaque URI (mailto:...)
     query: str | None
     fragment: str | None
-
-    def enrich_port(self) -> int:
-        """ConversionUtils.explodeUri: 443 for https, 80 for anything else, when the URI names no port."""
-        if self.port != -1:
-            return self.port
-        return 443 if self.scheme == "https" else 80
 
 
 class UnparsableUrl(ValueError):
@@ -86,7 +83,7 @@ def parse_url(text: str) -> Uri:
     """ConversionUtils.stringToUri; raises UnparsableUrl with Enrich's message."""
     spaced = text.replace(" ", "%20") if " " in text else text
     simple = SIMPLE_URL.match(spaced)
-    if simple is not None:
+    if simple is not None and ("%" not in spaced or STRAY_PERCENT.search(spaced) is None):
         scheme, host, port, path, query, fragment = simple.groups()
         return Uri(spaced, scheme, host, int(port) if port else -1, path or "", query, fragment)
     try:
