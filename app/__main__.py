@@ -27,7 +27,7 @@ COMMANDS = ("serve", "check-config", "schemas")
 def _settings_help() -> str:
     lines = ["settings (environment variable, default: meaning):"]
     for name, spec in Settings.model_fields.items():
-        default = spec.default_factory() if spec.default_factory else spec.default
+        default = spec.get_default(call_default_factory=True, validated_data={})
         lines.append(f"  COLLECTOR_{name.upper():28} {default!s:24} {spec.description or ''}".rstrip())
     lines.append("lists are JSON, e.g. COLLECTOR_COOKIE_DOMAINS='[\"acme.com\"]'")
     return "\n".join(lines)
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", help="port to listen on (COLLECTOR_PORT, default 8080)")
     parser.add_argument("--data-dir", help="folder for good/ and bad/ output (COLLECTOR_DATA_DIR, default ./data)")
     parser.add_argument("--config", help="TOML config file (COLLECTOR_CONFIG); environment variables win over it")
-    parser.add_argument("--workers", help="worker processes (COLLECTOR_WORKERS, default 1)")
+    parser.add_argument("--workers", help="worker processes (COLLECTOR_WORKERS, default: one per core)")
     args = parser.parse_args(argv)
 
     flags = {name: getattr(args, name) for name in FLAGS if getattr(args, name) is not None}

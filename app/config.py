@@ -11,9 +11,9 @@ import ipaddress
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -48,7 +48,12 @@ class Settings(BaseSettings):
     # Server
     host: str = Field("0.0.0.0", description="address to listen on")
     port: int = Field(8080, ge=1, le=65535, description="port to listen on")
-    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
+    workers: int = Field(
+        default_factory=lambda: min(os.cpu_count() or 1, 64),
+        ge=1,
+        le=64,
+        description="worker processes (default: one per core)",
+    )
     config: Path | None = Field(None, description="TOML config file (environment variables win)")
     drain_seconds: float = Field(
         10.0, ge=0, description="on SIGTERM: keep serving (not ready) this long before stopping"
@@ -210,7 +215,7 @@ class Settings(BaseSettings):
 
     @field_validator("drop_payload_bytes")
     @classmethod
-    def _drop_above_max(cls, value: int, info) -> int:
+    def _drop_above_max(cls, value: int, info: ValidationInfo) -> int:
         max_payload = info.data.get("max_payload_bytes")
         if max_payload is not None and value < max_payload:
             raise ValueError("must be at least max_payload_bytes")
@@ -302,7 +307,7 @@ class ConfigError(Exception):
     """A setting is invalid; the message names it."""
 
 
-def load_settings(**overrides) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Build Settings or raise ConfigError naming each invalid setting."""
     unknown = sorted(
         name for name in os.environ if name.startswith("COLLECTOR_") and name[10:].lower() not in Settings.model_fields

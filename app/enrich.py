@@ -295,7 +295,7 @@ class Enricher:
                 else:
                     event[width], event[height] = int(match[1]), int(match[2])
         eid = params.get("eid")
-        if eid and UUID.match(eid):  # an invalid eid is replaced, not fatal (SPEC §3)
+        if eid and UUID.match(eid):  # an invalid eid is replaced, not fatal (docs/behaviour.md#events)
             event["event_id"] = eid.lower()
         tnuid = params.get("tnuid")
         if tnuid:  # the tracker's explicit override beats nuid and the cookie

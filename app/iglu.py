@@ -110,7 +110,7 @@ def _report(error: fastjsonschema.JsonSchemaValueException) -> dict[str, Any]:
     }
 
 
-class _NoRemoteRefs(dict):
+class _NoRemoteRefs(dict[str, Callable[[str], Any]]):
     """`$ref` to a URL must not make a request at validation time."""
 
     def __contains__(self, scheme: object) -> bool:
@@ -176,9 +176,10 @@ class Registry:
     def schema(self, key: SchemaKey) -> dict[str, Any] | None:
         path = self.root / key.vendor / key.name / key.format / key.version
         try:
-            return orjson.loads(path.read_bytes())
+            schema = orjson.loads(path.read_bytes())
         except (OSError, orjson.JSONDecodeError):
             return None
+        return schema if isinstance(schema, dict) else None
 
     def keys(self) -> list[SchemaKey]:
         found = []

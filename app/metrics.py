@@ -102,9 +102,9 @@ class Metrics:
         if not self.multiprocess:
             return generate_latest(self.registry)
         combined = CollectorRegistry()
-        multiprocess.MultiProcessCollector(combined)
+        multiprocess.MultiProcessCollector(combined)  # type: ignore[no-untyped-call]  # prometheus_client lacks hints here
         return generate_latest(combined)
 
     def close(self) -> None:
         if self.multiprocess:
-            multiprocess.mark_process_dead(os.getpid())
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

@@ -12,6 +12,7 @@ import traceback
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.badrows import BadRows
 from app.clock import now_ms
@@ -126,7 +127,7 @@ class Pipeline:
         return Collected(good, bad, identity.set_cookie, identity.anonymous, +outcomes)
 
     @staticmethod
-    def _payload_record(row: dict, request: CollectorRequest, identity: Identity) -> Record:
+    def _payload_record(row: dict[str, Any], request: CollectorRequest, identity: Identity) -> Record:
         """A bad row for a whole payload. Its id derives from the payload, so a tracker's retry of
         the same payload carries the same id and a de-duplicating broker keeps one copy."""
         payload = f"{request.path}?{request.query_string}\n".encode() + request.body

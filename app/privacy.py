@@ -20,4 +20,5 @@ class IpMask:
         except ValueError:
             return text
         keep = self.ipv4_keep if address.version == 4 else self.ipv6_keep
-        return str(ipaddress.ip_address(int(address) & int(keep)))
+        # type(address), not ip_address(): a masked IPv6 address below 2**32 must not turn into IPv4 text.
+        return str(type(address)(int(address) & int(keep)))

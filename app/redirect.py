@@ -6,6 +6,7 @@ allows nothing, so the collector is never an open redirect.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -51,7 +52,7 @@ def redirect_event(params: RawEvent, target: str) -> RawEvent:
     return event
 
 
-def _entities(event: RawEvent) -> list | None:
+def _entities(event: RawEvent) -> list[Any] | None:
     """The tracker's own entities, or None when they cannot be read (left for validation to report)."""
     text = decode_base64(event["cx"]).decode("utf-8", "replace") if event.get("cx") else event.get("co")
     if not text:

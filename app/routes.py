@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import zlib
-from collections.abc import Awaitable, Callable
-from typing import Any
 from urllib.parse import quote
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.batching import Batcher, Overloaded, SinkUnavailable
 from app.clock import now_ms
@@ -21,10 +21,6 @@ from app.pipeline import Pipeline
 from app.redirect import check_target
 from app.request import REDIRECT_PATH, STANDARD_ROUTES, TP2_PATH, CollectorRequest
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Headers = list[tuple[bytes, bytes]]
 
 PIXEL = base64.b64decode("R0lGODlhAQABAPAAAP///wAAACH5BAUAAAAALAAAAAABAAEAAAICRAEAOw==")

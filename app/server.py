@@ -24,6 +24,7 @@ from app.sinks.file import FileSink
 from app.sinks.http import HttpSink
 from app.sinks.spool import Spool
 from app.sinks.stdout import StdoutSink
+from app.worker_lifetime import follow_parent
 
 REMOTE_SINKS = ("http", "nats", "kafka")
 ROBOTS = "User-agent: *\nDisallow: /\n"
@@ -71,6 +72,7 @@ def _sink(settings: Settings, output: str) -> Sink:
         return StdoutSink()
     if settings.sink == "http":
         url = settings.http_good_url if good else settings.http_bad_url
+        assert url is not None  # Settings refuses sink=http without both URLs
         return HttpSink(url, settings.sink_timeout_seconds, settings.http_attempts, settings.http_backoff_seconds)
     if settings.sink == "nats":
         from app.sinks.nats import NatsSink  # optional dependency: imported only when chosen
@@ -93,7 +95,9 @@ def _sink(settings: Settings, output: str) -> Sink:
     )
 
 
-def create_app(settings: Settings | None = None) -> TrackingRoutes:
+def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None = None) -> TrackingRoutes:
+    """The whole service as one ASGI app. `sinks` (good, bad) replaces the configured ones, for an
+    embedding host or an in-process test."""
     settings = settings or load_settings()
     registry = build_registry(settings)
     for uri in WARM_SCHEMAS:
@@ -101,7 +105,7 @@ def create_app(settings: Settings | None = None) -> TrackingRoutes:
         if key is None or registry.validator(key) is None:
             raise RuntimeError(f"schemas folder {settings.schemas_dir} lacks {uri}")
 
-    good, bad = build_sinks(settings)
+    good, bad = sinks or build_sinks(settings)
     pipeline = Pipeline(settings, registry, good.name)
     metrics = Metrics()
     batcher = Batcher(
@@ -117,6 +121,7 @@ def create_app(settings: Settings | None = None) -> TrackingRoutes:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        follow_parent()
         batcher.start()
         # Every worker reports its sinks' health from the start, not only after a write; asking a
         # broker can take a while, so not on the event loop.

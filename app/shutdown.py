@@ -1,9 +1,12 @@
-"""Graceful shutdown: on SIGTERM or SIGINT, report not-ready, keep serving for the drain period, then stop.
+"""Graceful shutdown: on SIGTERM, report not-ready, keep serving for the drain period, then stop.
 
 uvicorn stops accepting as soon as it sees the signal; a load balancer needs a while to
-notice `/sink-health` failing first. So the app takes the signal over for the drain period
+notice `/sink-health` failing first. So the app takes SIGTERM over for the drain period
 and only then hands it to uvicorn, which finishes in-flight requests and runs the lifespan
 shutdown, where the batcher stores everything pending.
+
+SIGINT (Ctrl-C) is a person at a terminal, not an orchestrator: it goes straight to uvicorn,
+which stops at once after the same lifespan shutdown, so what was acknowledged is still stored.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def install_drain(drain_seconds: float, on_drain: Callable[[], None]) -> None:
-    """Wrap the server's own SIGTERM/SIGINT handlers (installed before the app starts)."""
+    """Wrap the server's own SIGTERM handler (installed before the app starts)."""
     if threading.current_thread() is not threading.main_thread():
         return  # embedded in a test client or another host: that host owns the signals
     loop = asyncio.get_running_loop()
@@ -39,7 +42,6 @@ def install_drain(drain_seconds: float, on_drain: Callable[[], None]) -> None:
 
         return handle
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        current = signal.getsignal(sig)
-        if callable(current):
-            signal.signal(sig, wrap(current))
+    current = signal.getsignal(signal.SIGTERM)
+    if callable(current):
+        signal.signal(signal.SIGTERM, wrap(current))

@@ -184,7 +184,7 @@ def start_service(workdir: Path) -> Server:
     data_dir = workdir / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
     env.update(COLLECTOR_DRAIN_SECONDS="0", COLLECTOR_LOG_LEVEL="warning")
-    command = [sys.executable, "-m", "app", "--host", "127.0.0.1", "--data-dir", str(data_dir)]
+    command = [sys.executable, "-m", "app", "--host", "127.0.0.1", "--workers", "1", "--data-dir", str(data_dir)]
     server = start_server("service", command, env, workdir, "/health")
     server.data_dir = data_dir
     return server

@@ -62,6 +62,7 @@ def start_collector(data_dir: Path, env: dict[str, str] | None = None, args: lis
     log_path = data_dir.parent / f"collector-{port}.log"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
     environment["COLLECTOR_DRAIN_SECONDS"] = "0"  # tests stop at once unless they ask for a drain
+    environment["COLLECTOR_WORKERS"] = "1"  # one process unless a test asks for more (the default is one per core)
     environment.update(env or {})
     command = [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)]
     with open(log_path, "wb") as log:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything the tests need on a fresh machine, then runs every test.
+# Installs everything the tests need on a fresh machine, then runs every gate (scripts/check:
+# format, lint, types, tests).
 # Usage: bash tests/run.sh [pytest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,4 +15,4 @@ for installer in tests/*/install.sh tests/*/*/install.sh; do
   [ -f "$installer" ] && bash "$installer"
 done
 
-exec .venv/bin/python -m pytest "$@"
+PYTHON=.venv/bin/python exec bash scripts/check "$@"

@@ -8,8 +8,9 @@ protocol, SASL, ...) pass through from configuration unchanged.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from app.sinks.base import Record
 
@@ -42,7 +43,7 @@ class KafkaSink:
             return
         failures: list[str] = []
 
-        def delivered(error, _message) -> None:
+        def delivered(error: KafkaError | None, _message: Message) -> None:
             if error is not None:
                 failures.append(str(error))
 
@@ -61,7 +62,7 @@ class KafkaSink:
             raise OSError(f"kafka {self.topic}: {reason}")
         self._failing = False
 
-    def _produce(self, record: Record, delivered) -> None:
+    def _produce(self, record: Record, delivered: Callable[[KafkaError | None, Message], None]) -> None:
         while True:
             try:
                 self.producer.produce(self.topic, record.data, key=record.key, on_delivery=delivered)

@@ -119,7 +119,7 @@ class NatsSink:
 
     def healthy(self) -> bool:
         connected = self._client is not None and self._client.is_connected
-        if connected and self._failing:
+        if connected and self._failing and self._jetstream is not None:
             # Connected is not enough (JetStream may be off, the stream gone): ask JetStream whether
             # a stream takes this subject.
             probe = asyncio.run_coroutine_threadsafe(

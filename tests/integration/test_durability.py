@@ -1,4 +1,4 @@
-"""Acknowledged means stored (SPEC §6), proved with real faults against the real process."""
+"""Acknowledged means stored (docs/behaviour.md#acknowledgement), proved with real faults against the real process."""
 
 from __future__ import annotations
 
@@ -128,6 +128,20 @@ def test_sigterm_during_load_stores_everything_acknowledged_and_exits_0(collecto
     load.stop()
     assert code == 0
     assert elapsed < 1 + 5
+    assert not list((collector.data_dir / "good").glob("*.part")), "shutdown left a file unsealed"
+    assert_acknowledged_stored(load, collector.good())
+
+
+def test_ctrl_c_skips_the_drain_and_still_stores_everything_acknowledged(collector_factory):
+    # A drain far longer than the wait below: if Ctrl-C waited for it, the wait would time out.
+    collector = collector_factory(env={"COLLECTOR_DRAIN_SECONDS": "600"})
+    load = Load(collector.url, senders=4).start()
+    load.wait_for(lambda: len(load.acknowledged) >= 300, what="traffic flowing")
+    collector.process.send_signal(signal.SIGINT)
+    code = collector.process.wait(30)
+    load.stop()
+    assert code == 0, collector.log()
+    assert "Traceback" not in collector.log()
     assert not list((collector.data_dir / "good").glob("*.part")), "shutdown left a file unsealed"
     assert_acknowledged_stored(load, collector.good())
 

@@ -1,4 +1,4 @@
-"""SPEC §3–4: each event of a POST batch is judged alone, and every failure is kept as a bad row."""
+"""docs/behaviour.md#events and #bad-rows: each event of a POST batch is judged alone, and every failure is kept as a bad row."""
 
 from __future__ import annotations
 

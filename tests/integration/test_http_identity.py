@@ -1,4 +1,4 @@
-"""SPEC §2 as an HTTP client sees it: the `sp` cookie, SP-Anonymous, and the client address."""
+"""docs/behaviour.md#identity as an HTTP client sees it: the `sp` cookie, SP-Anonymous, and the client address."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Never a 500 for malformed input: every request is a good event, a bad row, or a clear 4xx.
 
 Each case states what it should become. `bad=N`: answered 200 with exactly N bad rows and no good
-event (the SPEC says so). `records=N`: answered 200 with N records, good or bad, the SPEC leaving
+event (docs/behaviour.md#events). `records=N`: answered 200 with N records, good or bad, the contract leaving
 the choice open. Every case is also held to the general rule: no 5xx; a 4xx records nothing; every
 bad row is valid against its official schema.
 """

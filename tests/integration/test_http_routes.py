@@ -1,4 +1,4 @@
-"""SPEC §1 routes and §5 CORS, against the real service process."""
+"""docs/behaviour.md#routes and #cors, against the real service process."""
 
 from __future__ import annotations
 

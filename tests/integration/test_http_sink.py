@@ -1,4 +1,4 @@
-"""The HTTP sink against a real local HTTP receiver that can fail on purpose (SPEC §6, §7).
+"""The HTTP sink against a real local HTTP receiver that can fail on purpose (docs/behaviour.md#acknowledgement, #sinks).
 
 The receiver is a plain `http.server` on a free loopback port. It keeps every batch it accepts
 and can be switched to answer 500, or to drop the connection without an answer, for a while.

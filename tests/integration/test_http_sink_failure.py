@@ -1,4 +1,4 @@
-"""SPEC §6 over HTTP: an output folder that cannot be written gives 503 + Retry-After, and heals by itself.
+"""docs/behaviour.md#acknowledgement over HTTP: an output folder that cannot be written gives 503 + Retry-After, and heals by itself.
 
 The tests run as root, so permissions cannot stop a write: the good folder is moved aside and a
 regular file put at its path instead. Putting the folder back (the service does not silently remake

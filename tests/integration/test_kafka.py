@@ -1,4 +1,4 @@
-"""The Kafka sink against a cluster that speaks the Kafka protocol on loopback (SPEC §6, §7).
+"""The Kafka sink against a cluster that speaks the Kafka protocol on loopback (docs/behaviour.md#acknowledgement, #sinks).
 
 The cluster is librdkafka's own mock broker (see kafka_mock.py), not a real Kafka: it runs in a
 process of its own, and the tests take its brokers down, make its produce requests fail, and read

@@ -1,4 +1,4 @@
-"""Two replicas behind nginx, both publishing to one nats-server: how the service is deployed (SPEC §2).
+"""Two replicas behind nginx, both publishing to one nats-server: how the service is deployed (docs/behaviour.md#identity).
 
 All traffic stays on loopback, so the test makes the three parties distinguishable by address:
 the test client connects from 127.0.0.2, nginx connects to the replicas from 127.0.0.1, and the

@@ -1,4 +1,4 @@
-"""The NATS JetStream sink against a real nats-server (SPEC §6 acknowledged means stored, §7 sinks).
+"""The NATS JetStream sink against a real nats-server (docs/behaviour.md#acknowledgement, #sinks).
 
 What a user checks is what the stream holds: every acknowledged event, once, in order.
 """

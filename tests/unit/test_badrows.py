@@ -328,6 +328,48 @@ def test_bad_rows_name_the_client(bad_rows, method, request_, schema, where):
     assert collector_payload["ipAddress"] == "198.51.100.7"  # from X-Forwarded-For via the trusted peer
     assert collector_payload.get("networkUserId", collector_payload.get("userId")) == KNOWN_ID
     assert "x-forwarded-for" in header_names(collector_payload)
+    assert "cookie" not in header_names(collector_payload)  # the cookie never: its id is there already
+
+
+def collect_with(registry, official, make_request, settings: Settings, method: str, request_: dict) -> list[dict]:
+    """Bad rows from a pipeline with these settings, each checked against its official schema."""
+    collected = Pipeline(settings, registry, "file").collect(make_request(method, **request_))
+    rows = [orjson.loads(record.data) for record in collected.bad]
+    for row in rows:
+        official[row["schema"]](row["data"])
+    return rows
+
+
+@pytest.mark.parametrize(("method", "request_", "schema", "where"), REQUESTS_WITH_A_COLLECTOR_PAYLOAD)
+def test_anonymous_bad_rows_drop_the_configured_client_ip_header(
+    registry, official, make_request, method, request_, schema, where
+):
+    headers = {**request_.get("headers", {}), "CF-Connecting-IP": "198.51.100.30", "SP-Anonymous": "*"}
+    settings = Settings(client_ip_header="CF-Connecting-IP")
+    [row] = collect_with(registry, official, make_request, settings, method, {**request_, "headers": headers})
+    collector_payload = row["data"]["payload"] if where == "payload" else row["data"]["payload"]["raw"]
+    assert "cf-connecting-ip" not in header_names(collector_payload)
+    assert "198.51.100.30" not in orjson.dumps(row).decode()
+
+
+@pytest.mark.parametrize(("method", "request_", "schema", "where"), REQUESTS_WITH_A_COLLECTOR_PAYLOAD)
+def test_with_ip_anonymisation_bad_rows_mask_the_ip_parameter_and_drop_forwarding_headers(
+    registry, official, make_request, method, request_, schema, where
+):
+    request_ = {
+        **request_,
+        "query": request_.get("query", "e=pv") + "&ip=198.51.100.77,%20203.0.113.5|junk",
+        "headers": {**request_.get("headers", {}), **IDENTIFYING, "CF-Connecting-IP": "198.51.100.31"},
+    }
+    settings = Settings(ip_anonymise_octets=1, client_ip_header="CF-Connecting-IP")
+    [row] = collect_with(registry, official, make_request, settings, method, {**request_, "peer": "10.0.0.2"})
+    collector_payload = row["data"]["payload"] if where == "payload" else row["data"]["payload"]["raw"]
+    parameters = collector_payload.get("querystring", collector_payload.get("parameters"))
+    assert {"name": "ip", "value": "198.51.100.0, 203.0.113.0|junk"} in parameters
+    assert collector_payload["ipAddress"] == "198.51.100.0"
+    assert header_names(collector_payload) & {*IDENTIFYING_NAMES, "cf-connecting-ip"} == set()
+    for unmasked in ("198.51.100.7", "198.51.100.31"):  # 198.51.100.7 is in .77 too
+        assert unmasked not in orjson.dumps(row).decode()
 
 
 # --- size_violation 1-0-0 ---------------------------------------------------------------------

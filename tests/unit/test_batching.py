@@ -15,7 +15,8 @@ WAIT_S = 5  # an upper bound for a blocked thread, never a delay the tests rely 
 
 
 class FakeSink:
-    """Records each non-empty write; can fail, and can hold a write until its gate opens."""
+    """Records each non-empty write; can fail, and can hold a write until its gate opens.
+    Like a real sink, it refuses writes once closed."""
 
     name = "fake"
 
@@ -25,10 +26,13 @@ class FakeSink:
         self.failing = False
         self.writes: list[list[bytes]] = []
         self.closed = False
+        self.ticked = threading.Event()
 
     def write(self, records: list[Record]) -> None:
         if not records:
             return
+        if self.closed:
+            raise OSError("write after close")
         self.writing.set()
         if self.gate is not None:
             self.gate.wait(WAIT_S)
@@ -40,7 +44,7 @@ class FakeSink:
         return not self.failing
 
     def tick(self) -> None:
-        pass
+        self.ticked.set()
 
     def close(self) -> None:
         self.closed = True
@@ -226,6 +230,43 @@ def test_empty_store_returns_at_once_and_writes_nothing():
     assert asyncio.run(scenario()).writes == []
 
 
+def test_a_cancelled_request_leaves_the_rest_of_its_batch_and_the_batcher_working():
+    async def scenario():
+        gate = threading.Event()
+        good = FakeSink(gate)
+        batcher = batcher_for(good, FakeSink())
+        batcher.start()
+        held, gone, waiting = await queued_behind_a_held_write(
+            batcher, good, [([b"a"], []), ([b"b"], []), ([b"c"], [])]
+        )
+        gone.cancel()  # the client hung up: its request stops waiting, the batch does not
+        gate.set()
+        await asyncio.wait_for(asyncio.gather(held, waiting), WAIT_S)
+        await asyncio.wait_for(store(batcher, [b"after"], []), WAIT_S)
+        await batcher.close()
+        return good, gone, batcher
+
+    good, gone, batcher = asyncio.run(scenario())
+    assert gone.cancelled()
+    assert good.stored == [b"a", b"b", b"c", b"after"]  # b was accepted before its client left
+    assert batcher.inflight_records == 0
+
+
+def test_sinks_are_ticked_while_idle(monkeypatch):
+    """Housekeeping (rotation by age) runs on the interval even when no request comes."""
+    monkeypatch.setattr("app.batching.TICK_INTERVAL_S", 0.01)
+
+    async def scenario():
+        good, bad = FakeSink(), FakeSink()
+        batcher = batcher_for(good, bad)
+        batcher.start()
+        ticked = [await asyncio.to_thread(sink.ticked.wait, WAIT_S) for sink in (good, bad)]
+        await batcher.close()
+        return ticked
+
+    assert asyncio.run(scenario()) == [True, True]
+
+
 def test_healthy_follows_the_sinks_and_closing():
     async def scenario():
         good, bad = FakeSink(), FakeSink()
@@ -236,8 +277,13 @@ def test_healthy_follows_the_sinks_and_closing():
         seen.append(batcher.healthy())
         bad.failing = False
         seen.append(batcher.healthy())
+        batcher.mark_draining()  # shutting down: no new traffic, though still storing
+        seen.append(batcher.healthy())
+        await asyncio.wait_for(store(batcher, [b"during-drain"], []), WAIT_S)
         await batcher.close()
         seen.append(batcher.healthy())
-        return seen
+        return seen, good
 
-    assert asyncio.run(scenario()) == [True, False, True, False]
+    seen, good = asyncio.run(scenario())
+    assert seen == [True, False, True, False, False]
+    assert good.stored == [b"during-drain"]

@@ -1,4 +1,4 @@
-"""Identity (SPEC §2): client address, the collector's network user id, the cookie, anonymity."""
+"""Identity (docs/behaviour.md#identity): client address, the collector's network user id, the cookie, anonymity."""
 
 from __future__ import annotations
 
@@ -60,6 +60,8 @@ def expires(attributes: dict) -> datetime:
         ("::ffff:203.0.113.5", {}, "203.0.113.5"),
         ("::1", {"X-Forwarded-For": "2001:DB8:0:0::0:1"}, "2001:db8::1"),
         ("::1", {"X-Forwarded-For": "::ffff:198.51.100.3"}, "198.51.100.3"),
+        ("10.0.0.2", {"X-Forwarded-For": "198.51.100.66, junk, 10.0.0.3"}, "10.0.0.3"),
+        ("10.0.0.2", {"X-Forwarded-For": "198.51.100.66, 203.0.113.5"}, "203.0.113.5"),
     ],
     ids=[
         "untrusted-peer",
@@ -79,6 +81,8 @@ def expires(attributes: dict) -> datetime:
         "ipv4-mapped-unwrapped",
         "xff-ipv6-compressed",
         "xff-ipv4-mapped",
+        "xff-junk-hop-ends-the-walk-spoofed-hop-beyond-not-believed",
+        "xff-nearest-untrusted-hop-wins-over-further-ones",
     ],
 )
 def test_client_address(make_request, peer, headers, expected):
@@ -96,6 +100,14 @@ def test_client_address(make_request, peer, headers, expected):
         ),
         ({"client_ip_header": "CF-Connecting-IP"}, "203.0.113.9", {"CF-Connecting-IP": "198.51.100.20"}, "203.0.113.9"),
         ({"client_ip_header": "CF-Connecting-IP"}, "10.0.0.2", {}, "10.0.0.2"),
+        (
+            {"client_ip_header": "X-Real-IP"},
+            "10.0.0.2",
+            {"X-Real-IP": "198.51.100.20, 203.0.113.1"},
+            "198.51.100.20",
+        ),
+        ({"client_ip_header": "X-Real-IP"}, "10.0.0.2", {"X-Real-IP": "junk"}, "10.0.0.2"),
+        ({"trusted_proxies": ["203.0.113.1/24"]}, "203.0.113.9", {"X-Forwarded-For": "198.51.100.1"}, "198.51.100.1"),
         ({"trusted_proxies": ["203.0.113.0/24"]}, "203.0.113.9", {"X-Forwarded-For": "198.51.100.1"}, "198.51.100.1"),
         ({"trusted_proxies": ["203.0.113.0/24"]}, "10.0.0.2", {"X-Forwarded-For": "198.51.100.1"}, "10.0.0.2"),
         ({"trusted_proxies": []}, "127.0.0.1", {"X-Forwarded-For": "198.51.100.1"}, "127.0.0.1"),
@@ -104,6 +116,9 @@ def test_client_address(make_request, peer, headers, expected):
         "header-from-trusted-peer",
         "header-from-untrusted-peer",
         "header-missing",
+        "header-first-of-a-list",
+        "header-unreadable-falls-back-to-peer",
+        "custom-cidr-with-host-bits-is-its-network",
         "custom-cidr-trusted",
         "custom-cidr-private-not-trusted",
         "nothing-trusted",
@@ -122,7 +137,10 @@ def test_client_address_configuration(make_request, settings, peer, headers, exp
         (f"sp={KNOWN_ID}", KNOWN_ID),
         (f"sp={KNOWN_ID.upper()}", KNOWN_ID),
         (f"_ga=GA1.1; sp={KNOWN_ID}; other=x", KNOWN_ID),
+        (f'sp="{KNOWN_ID}"', KNOWN_ID),
+        (f"a=1;sp= {KNOWN_ID} ;b=2", KNOWN_ID),
     ],
+    ids=["plain", "upper-case", "among-others", "quoted", "padded"],
 )
 def test_valid_sp_cookie_is_reused_lower_cased(make_request, cookie, expected):
     identity = resolve(make_request, headers={"Cookie": cookie})

@@ -7,7 +7,7 @@ import base64
 import orjson
 import pytest
 
-from app.protocol import Protocol, decode_base64
+from app.protocol import Protocol, decode_base64, parse_query
 
 PAGE_VIEW = {"e": "pv", "p": "web", "tv": "js-3.0.0"}
 STRUCT = {"e": "se", "p": "web", "tv": "js-3.0.0", "se_ca": "shop", "se_ac": "add"}
@@ -58,6 +58,23 @@ def test_get_query_string_is_form_decoded(protocol, make_request, query, expecte
     assert parsed.violations == []
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("x=a=b&y==", {"x": "a=b", "y": "="}),
+        ("%65=pv&s%65_ca=shop", {"e": "pv", "se_ca": "shop"}),
+        ("my+name=1", {"my name": "1"}),
+        ("flag&e=pv", {"flag": "", "e": "pv"}),
+        ("aid=a&aid=b", {"aid": "b"}),
+        ("&&e=pv&", {"e": "pv"}),
+        ("v=a%2Bb+c", {"v": "a+b c"}),
+    ],
+    ids=["equals-in-value", "encoded-names", "plus-in-name", "name-without-value", "last-wins", "empty-pairs", "mixed"],
+)
+def test_parse_query(query, expected):
+    assert parse_query(query) == expected
+
+
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 def test_empty_query_string_is_no_event(protocol, make_request, method):
     parsed = protocol.parse(make_request(method, query=""))
@@ -89,7 +106,20 @@ def test_base64_either_alphabet_padding_optional(encoded):
     assert decode_base64(encoded) == RAW
 
 
-@pytest.mark.parametrize(("encoded", "expected"), [("", b""), ("YWJj" + "Z", b"abc"), ("YQ", b"a"), ("YWI", b"ab")])
+@pytest.mark.parametrize(
+    ("encoded", "expected"),
+    [
+        ("", b""),
+        ("YWJj" + "Z", b"abc"),
+        ("YQ", b"a"),
+        ("YWI", b"ab"),
+        ("YWJjZA", b"abcd"),
+        ("YWJjZGU", b"abcde"),
+        ("Y!WJj*Z", b"abc"),
+        ("YQ==YWI", b"a"),
+        ("é-_-_", b"\xfb\xff\xbf"),
+    ],
+)
 def test_base64_partial_quanta(encoded, expected):
     assert decode_base64(encoded) == expected
 
@@ -136,6 +166,7 @@ CRITERION = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-*"
     [
         (b"{not json", {"field": "body", "error_has": "invalid JSON"}),
         (b"", {"field": "body", "expectation_has": "empty body"}),
+        (b" \r\n\t", {"field": "body", "expectation_has": "empty body"}),
         (b"[" + orjson.dumps(PAGE_VIEW) + b"]", {"json": [PAGE_VIEW], "error": "INVALID_DATA_PAYLOAD"}),
         (orjson.dumps({"data": [PAGE_VIEW]}), {"error": "INVALID_SCHEMA"}),
         (orjson.dumps({"schema": "payload_data", "data": [PAGE_VIEW]}), {"error": "INVALID_IGLUURI"}),
@@ -159,6 +190,7 @@ CRITERION = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-*"
     ids=[
         "not-json",
         "empty-body",
+        "whitespace-body",
         "not-self-describing",
         "no-schema",
         "not-an-iglu-uri",
@@ -175,6 +207,17 @@ def test_payload_level_violation_is_one_message_and_no_event(post, body, expecte
             assert value in message[key.removesuffix("_has")]
         else:
             assert message[key] == value
+
+
+@pytest.mark.parametrize(("count", "accepted"), [(3, True), (4, False)], ids=["at-the-limit", "one-over"])
+def test_at_most_max_events_per_request(registry, make_request, payload, count, accepted):
+    protocol = Protocol(registry, max_events=3)
+    body = payload([PAGE_VIEW] * count)
+    parsed = protocol.parse(make_request("POST", headers={"Content-Type": "application/json"}, body=body))
+    assert len(parsed.events) == (count if accepted else 0)
+    if not accepted:
+        [violation] = parsed.violations
+        assert "at most 3 events" in violation.messages[0]["expectation"]
 
 
 def test_payload_violation_keeps_the_body_for_the_bad_row(post):
