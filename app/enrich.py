@@ -304,23 +304,22 @@ class Enricher:
     def _check_lengths(self, event: dict[str, Any], reports: list[dict[str, Any]]) -> None:
         # A value of at most half its limit in characters is within it in UTF-16 units too: only
         # longer ones (rare) are measured the way Enrich measures them.
-        half, limits = self.half_lengths, self.max_lengths
-        too_long = [
-            (name, length)
-            for name, value in event.items()
-            if isinstance(value, str)
-            and len(value) > half.get(name, len(value))
-            and (length := len(value) if value.isascii() else utf16_length(value)) > limits[name]
+        half = self.half_lengths
+        long = [
+            name for name, value in event.items() if isinstance(value, str) and len(value) > half.get(name, len(value))
         ]
-        for name, length in too_long:
-            reports.append(
-                {
-                    "message": f"{name} is {length} characters long, longer than the maximum of {limits[name]}",
-                    "path": name,
-                    "keyword": "atomic_field_length_exceeded",
-                    "targets": None,
-                }
-            )
+        for name in long:
+            value, limit = event[name], self.max_lengths[name]
+            length = len(value) if value.isascii() else utf16_length(value)
+            if length > limit:
+                reports.append(
+                    {
+                        "message": f"{name} is {length} characters long, longer than the maximum of {limit}",
+                        "path": name,
+                        "keyword": "atomic_field_length_exceeded",
+                        "targets": None,
+                    }
+                )
 
     def _add_url_parts(self, event: dict[str, Any], failures: list[EnrichmentFailure]) -> None:
         """EnrichmentManager.getPageUri and getRefererUri: page_url becomes the URL as parsed, the referrer

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 # RFC 2396 character classes, as java.net.URI names them.
@@ -79,6 +80,9 @@ class UnparsableUrl(ValueError):
     """Neither Java nor the scala-uri repair could read the URL; the message is Enrich's."""
 
 
+# Events of one page share its URL and referrer (a page view and every page ping after it): parsed
+# once for them all. Bounded, as anything keyed by client input: at most 512 URLs of 10,000 characters.
+@lru_cache(maxsize=512)
 def parse_url(text: str) -> Uri:
     """ConversionUtils.stringToUri; raises UnparsableUrl with Enrich's message."""
     spaced = text.replace(" ", "%20") if " " in text else text
