@@ -225,6 +225,7 @@ class Enricher:
             **{name: spec["maxLength"] for name, spec in atomic["properties"].items() if "maxLength" in spec},
             **length_limits,
         }
+        self.half_lengths = {name: limit // 2 for name, limit in self.max_lengths.items()}
         self.v_collector = f"{collector_name}-{__version__}-{sink_name}"
         self.v_etl = f"{collector_name}-{__version__}"
 
@@ -301,23 +302,24 @@ class Enricher:
             event["network_userid"] = clean(tnuid)
 
     def _check_lengths(self, event: dict[str, Any], reports: list[dict[str, Any]]) -> None:
-        limits = self.max_lengths
-        too_long = [
-            (name, length)
-            for name, value in event.items()
-            if isinstance(value, str)
-            and name in limits
-            and (length := len(value) if value.isascii() else utf16_length(value)) > limits[name]
+        # A value of at most half its limit in characters is within it in UTF-16 units too: only
+        # longer ones (rare) are measured the way Enrich measures them.
+        half = self.half_lengths
+        long = [
+            name for name, value in event.items() if isinstance(value, str) and len(value) > half.get(name, len(value))
         ]
-        for name, length in too_long:
-            reports.append(
-                {
-                    "message": f"{name} is {length} characters long, longer than the maximum of {limits[name]}",
-                    "path": name,
-                    "keyword": "atomic_field_length_exceeded",
-                    "targets": None,
-                }
-            )
+        for name in long:
+            value, limit = event[name], self.max_lengths[name]
+            length = len(value) if value.isascii() else utf16_length(value)
+            if length > limit:
+                reports.append(
+                    {
+                        "message": f"{name} is {length} characters long, longer than the maximum of {limit}",
+                        "path": name,
+                        "keyword": "atomic_field_length_exceeded",
+                        "targets": None,
+                    }
+                )
 
     def _add_url_parts(self, event: dict[str, Any], failures: list[EnrichmentFailure]) -> None:
         """EnrichmentManager.getPageUri and getRefererUri: page_url becomes the URL as parsed, the referrer
@@ -425,11 +427,19 @@ def _parse_url(text: str | None, failures: list[EnrichmentFailure]) -> Uri | Non
 
 def _set_url_parts(event: dict[str, Any], names: tuple[str, ...], uri: Uri) -> None:
     """ConversionUtils.explodeUri: raw components, a port always (80 unless https or given)."""
-    for name, value in zip(
-        names, (uri.scheme, uri.host, uri.enrich_port(), uri.path, uri.query, uri.fragment), strict=True
-    ):
-        if value:
-            event[name] = value
+    _, scheme, host, port, path, query, fragment = uri
+    scheme_name, host_name, port_name, path_name, query_name, fragment_name = names
+    if scheme:
+        event[scheme_name] = scheme
+    if host:
+        event[host_name] = host
+    event[port_name] = port if port != -1 else 443 if scheme == "https" else 80
+    if path:
+        event[path_name] = path
+    if query:
+        event[query_name] = query
+    if fragment:
+        event[fragment_name] = fragment
 
 
 def _set_cross_domain(event: dict[str, Any], page: Uri, failures: list[EnrichmentFailure]) -> None:

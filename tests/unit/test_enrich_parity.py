@@ -267,6 +267,7 @@ GOOD = [
         {"se_value": "9007199254740993"},
         "BD('9007199254740993')",
     ),
+    ("decimal-400-zeros", {**SE, "se_va": "1e400"}, {"se_value": "1" + "0" * 400}, "BD('1e400').setScale(0)"),
     ("decimal-negative-zero", {**SE, "se_va": "-0"}, {"se_value": "0"}, "BD('-0') = '0'"),
     ("decimal-arabic-indic-digits", {**SE, "se_va": "٤٥٦٧.٦٧"}, {"se_value": "4567.67"}, "BD('٤٥٦٧.٦٧') = '4567.67'"),
     (
