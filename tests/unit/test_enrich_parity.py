@@ -5,6 +5,7 @@ Each case names where its expected value comes from: a file and line of snowplow
 of Enrich's own (conversionUtilsSpecs.scala), or a JDK 17 call run with `java`/`jshell`:
   URI     `new java.net.URI(s)` and its getScheme/getHost/getPort/getRawPath/getRawQuery/getRawFragment
   BD      `new java.math.BigDecimal(s)`, then `setScale(0)` when its scale is negative, `.toString()`
+The URL parser itself is compared with the JDK on random URLs by scripts/compare-uri-with-jdk.
 Every event goes through the real pipeline with TSV output, and the 131-field line is read back with
 the Python Analytics SDK (snowplow-analytics-sdk), which must give the expected values.
 """
