@@ -32,7 +32,7 @@ ESCAPE = "%[0-9A-Fa-f]{2}"
 
 def _run(chars: str, escapes: bool = True) -> re.Pattern[str]:
     """The longest run of characters of a class (and %XX escapes and other characters, if it allows escapes)."""
-    return re.compile(f"(?:[{chars}]|{ESCAPE}|[{OTHER}])*" if escapes else f"[{chars}]*")
+    return re.compile(f"(?:[{chars}]+|{ESCAPE}|[{OTHER}]+)*" if escapes else f"[{chars}]*")
 
 
 URIC = _run(RESERVED + UNRESERVED)
@@ -291,27 +291,24 @@ SCALA_ABSOLUTE = re.compile(
     r"(?::(?P<port>\d{1,10}))?)"
 )
 SCALA_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-HEX_BYTE = re.compile(r"[+-]?[0-9A-Fa-f]+\Z")  # what Integer.parseInt(hex, 16) takes
+# Escapes as scala-uri reads them: `%` and two characters Integer.parseInt(hex, 16) takes (a sign counts).
+ESCAPE_RUN = re.compile("(?:%(?:[0-9A-Fa-f]{2}|[+-][0-9A-Fa-f]))+")
+
+
+def _escaped_bytes(run: re.Match[str]) -> str:
+    return bytes(int(pair, 16) & 0xFF for pair in run.group().split("%")[1:]).decode("utf-8", "replace")
 
 
 def _decode(part: str) -> str:
-    """PercentDecoder(ignoreInvalidPercentEncoding = true): valid escapes become bytes, any other `%` stays."""
-    if "%" not in part:
-        return part
-    out, i = bytearray(), 0
-    while i < len(part):
-        hex_pair = part[i + 1 : i + 3]
-        if part[i] == "%" and len(hex_pair) == 2 and HEX_BYTE.match(hex_pair):
-            out.append(int(hex_pair, 16) & 0xFF)
-            i += 3
-        else:
-            out += part[i].encode("utf-8", "replace")
-            i += 1
-    return out.decode("utf-8", "replace")
+    """PercentDecoder(ignoreInvalidPercentEncoding = true): valid escapes become bytes, any other `%` stays.
+    (A run of escapes decodes on its own: a character sent as is always starts a new UTF-8 sequence.)"""
+    return ESCAPE_RUN.sub(_escaped_bytes, part) if "%" in part else part
 
 
 def _encode(part: str) -> str:
-    return "".join(_ENCODE[b] for b in _decode(part).encode("utf-8", "replace"))
+    """PercentEncoder: each UTF-8 byte that is not printable ASCII, or is in the set, as %XX (one C-level pass:
+    the bytes as Latin-1 characters, translated)."""
+    return _decode(part).encode("utf-8", "replace").decode("latin-1").translate(_ENCODE)
 
 
 def repair(text: str) -> str:
