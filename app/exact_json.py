@@ -48,15 +48,25 @@ def _no_constant(name: str) -> Any:
 
 
 def loads(text: str) -> Any:
-    """orjson's result, or, when a number may not survive it, the standard library's with numbers kept exact.
-    Raises orjson.JSONDecodeError (a ValueError) for what is not JSON."""
-    value = orjson.loads(text)
+    """orjson's result, or, when a number may not survive it (or orjson refuses one, like `1e400`), the
+    standard library's with numbers kept exact. Raises orjson.JSONDecodeError for what is not JSON."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as refused:
+        return _exact_loads(text, refused)
     if LONG_RUN not in text.encode("utf-8", "surrogatepass").translate(DIGITS_ONLY):
         return value
+    return _exact_loads(text, None)
+
+
+def _exact_loads(text: str, refused: orjson.JSONDecodeError | None) -> Any:
     try:
-        return json.loads(text, parse_int=_integer, parse_float=ExactFloat, parse_constant=_no_constant)
-    except ValueError as error:  # e.g. an integer of more digits than Python converts
-        raise orjson.JSONDecodeError(str(error), text, 0) from None
+        value = json.loads(text, parse_int=_integer, parse_float=ExactFloat, parse_constant=_no_constant)
+        if refused is not None:
+            dumps(value)  # what orjson refused for another reason (a lone surrogate) could not be written
+        return value
+    except (ValueError, TypeError, RecursionError) as error:  # not JSON; an integer longer than Python converts
+        raise refused or orjson.JSONDecodeError(str(error), text, 0) from None
 
 
 def _exact(value: Any) -> Any:

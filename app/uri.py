@@ -10,6 +10,7 @@ https and 80 for any other scheme when none is given; host and scheme keep their
 `parse_url` has a fast path, one regular expression for the common `scheme://host[:port]/path?query#fragment`
 whose every character Java accepts as it stands; anything else goes through `JavaUriParser`, a port
 of the JDK 17 parser's rules (its RFC 2396 character classes, server- or registry-based authority).
+`scripts/compare-uri-with-jdk` checks both against `new java.net.URI(s)` on random URLs.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ ESCAPE = "%[0-9A-Fa-f]{2}"
 
 def _run(chars: str, escapes: bool = True) -> re.Pattern[str]:
     """The longest run of characters of a class (and %XX escapes and other characters, if it allows escapes)."""
-    return re.compile(f"(?:[{chars}]|{ESCAPE}|[{OTHER}])*" if escapes else f"[{chars}]*")
+    return re.compile(f"(?:[{chars}]+|{ESCAPE}|[{OTHER}]+)*" if escapes else f"[{chars}]*")
 
 
 URIC = _run(RESERVED + UNRESERVED)
@@ -117,7 +118,7 @@ class JavaUriParser:
         """End of the run of `pattern` from start; a `%` that starts no escape is an error, as in Java."""
         match = pattern.match(self.text, start, end)
         stop = match.end() if match else start
-        if stop < end and self.text[stop] == "%" and pattern not in (SERVER_PERCENT,) and "%" in pattern.pattern:
+        if stop < end and self.text[stop] == "%":  # every run allows escapes; SERVER_PERCENT takes any `%`
             raise self.fail("Malformed escape pair", stop)
         return stop
 
@@ -262,7 +263,7 @@ class JavaUriParser:
             raise self.fail("Illegal character in hostname", p)
         if last < 0:
             raise self.fail("Expected hostname", start)
-        if last > start and not text[last].isascii() or last > start and not text[last].isalpha():
+        if last > start and not text[last].isalpha():  # a dotted name's last label starts with a letter
             raise self.fail("Illegal character in hostname", last)
         self.host = text[start:p]
         return p
@@ -290,27 +291,24 @@ SCALA_ABSOLUTE = re.compile(
     r"(?::(?P<port>\d{1,10}))?)"
 )
 SCALA_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-HEX_BYTE = re.compile(r"[+-]?[0-9A-Fa-f]+\Z")  # what Integer.parseInt(hex, 16) takes
+# Escapes as scala-uri reads them: `%` and two characters Integer.parseInt(hex, 16) takes (a sign counts).
+ESCAPE_RUN = re.compile("(?:%(?:[0-9A-Fa-f]{2}|[+-][0-9A-Fa-f]))+")
+
+
+def _escaped_bytes(run: re.Match[str]) -> str:
+    return bytes(int(pair, 16) & 0xFF for pair in run.group().split("%")[1:]).decode("utf-8", "replace")
 
 
 def _decode(part: str) -> str:
-    """PercentDecoder(ignoreInvalidPercentEncoding = true): valid escapes become bytes, any other `%` stays."""
-    if "%" not in part:
-        return part
-    out, i = bytearray(), 0
-    while i < len(part):
-        hex_pair = part[i + 1 : i + 3]
-        if part[i] == "%" and len(hex_pair) == 2 and HEX_BYTE.match(hex_pair):
-            out.append(int(hex_pair, 16) & 0xFF)
-            i += 3
-        else:
-            out += part[i].encode("utf-8", "replace")
-            i += 1
-    return out.decode("utf-8", "replace")
+    """PercentDecoder(ignoreInvalidPercentEncoding = true): valid escapes become bytes, any other `%` stays.
+    (A run of escapes decodes on its own: a character sent as is always starts a new UTF-8 sequence.)"""
+    return ESCAPE_RUN.sub(_escaped_bytes, part) if "%" in part else part
 
 
 def _encode(part: str) -> str:
-    return "".join(_ENCODE[b] for b in _decode(part).encode("utf-8", "replace"))
+    """PercentEncoder: each UTF-8 byte that is not printable ASCII, or is in the set, as %XX (one C-level pass:
+    the bytes as Latin-1 characters, translated)."""
+    return _decode(part).encode("utf-8", "replace").decode("latin-1").translate(_ENCODE)
 
 
 def repair(text: str) -> str:

@@ -5,6 +5,7 @@ Each case names where its expected value comes from: a file and line of snowplow
 of Enrich's own (conversionUtilsSpecs.scala), or a JDK 17 call run with `java`/`jshell`:
   URI     `new java.net.URI(s)` and its getScheme/getHost/getPort/getRawPath/getRawQuery/getRawFragment
   BD      `new java.math.BigDecimal(s)`, then `setScale(0)` when its scale is negative, `.toString()`
+The URL parser itself is compared with the JDK on random URLs by scripts/compare-uri-with-jdk.
 Every event goes through the real pipeline with TSV output, and the 131-field line is read back with
 the Python Analytics SDK (snowplow-analytics-sdk), which must give the expected values.
 """
@@ -493,3 +494,41 @@ def test_refused_as_enrich_refuses(collect, official, params, row_type, says, so
     else:
         [report] = message["error"]["dataReports"]
         assert report["path"] == says and report["keyword"] == "atomic_field_parse_error"
+
+
+# --- lengths: Enrich's atomicFieldsLimits (AtomicFields.scala, AtomicFieldsLengthValidator.scala) ---
+
+
+@pytest.mark.parametrize(
+    ("limits", "params", "too_long"),
+    [
+        ({}, {**TR, "tr_cu": "€€€"}, None),  # three UTF-16 units: at the atomic schema's maxLength of 3
+        ({}, {**TR, "tr_cu": "😀😀"}, "tr_currency"),  # two characters, four UTF-16 units (Java's String.length)
+        ({}, {**PV, "aid": "a" * 255}, None),
+        ({"app_id": 5}, {**PV, "aid": "shop1"}, None),
+        ({"app_id": 5}, {**PV, "aid": "shop12"}, "app_id"),  # a setting below the schema's 255
+        ({"page_url": 100}, {**PV, "url": "https://a.example/" + "p" * 90}, "page_url"),
+    ],
+)
+def test_atomic_fields_limits(registry, make_request, limits, params, too_long):
+    pipeline = Pipeline(Settings(atomic_fields_limits=limits), registry, "file")
+    collected = pipeline.collect(make_request("GET", query=urlencode(params)))
+    if too_long is None:
+        assert collected.bad == [] and len(collected.good) == 1
+        return
+    [record] = collected.bad
+    [message] = orjson.loads(record.data)["data"]["failure"]["messages"]
+    assert [r["path"] for r in message["error"]["dataReports"]] == [too_long]
+
+
+def test_atomic_fields_limits_setting_is_merged_and_checked():
+    assert Settings(atomic_fields_limits={"app_id": 5}).atomic_fields_limits == {
+        "page_url": 10_000,
+        "page_referrer": 10_000,
+        "mkt_clickid": 1_000,
+        "app_id": 5,
+    }
+    with pytest.raises(ValueError, match="not an atomic field"):
+        Settings(atomic_fields_limits={"no_such_field": 5})
+    with pytest.raises(ValueError, match="at least 1"):
+        Settings(atomic_fields_limits={"app_id": 0})
