@@ -1,22 +1,22 @@
 # The collector in a small image: dependencies built in one stage, run as a non-root user.
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY app ./app
+COPY schemas ./schemas
 RUN pip install --no-cache-dir --prefix=/install ".[nats,kafka,enrichments]"
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home-dir /srv --shell /usr/sbin/nologin collector \
  && mkdir -p /data /srv \
  && chown collector:collector /data
+# The schemas are inside the installed package (pyproject.toml ships them).
 COPY --from=build /install /usr/local
-COPY schemas /srv/schemas
 WORKDIR /srv
 USER collector
 ENV COLLECTOR_HOST=0.0.0.0 \
     COLLECTOR_PORT=8080 \
     COLLECTOR_DATA_DIR=/data \
-    COLLECTOR_SCHEMAS_DIR=/srv/schemas \
     PYTHONUNBUFFERED=1
 VOLUME ["/data"]
 EXPOSE 8080

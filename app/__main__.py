@@ -17,10 +17,10 @@ import tempfile
 import uvicorn
 
 from app.config import ConfigError, Settings, load_settings
-from app.enrichments import EnrichmentConfigError, build_enrichments
+from app.enrichments import EnrichmentConfigError, EnrichmentSettings, build_enrichments
 from app.iglu import Registry
 from app.logs import logging_config
-from app.server import build_registry
+from app.wiring import build_registry, settings_view
 
 FLAGS = ("host", "port", "data_dir", "config", "workers")
 COMMANDS = ("serve", "check-config", "schemas")
@@ -86,7 +86,8 @@ def check_enrichments(settings: Settings) -> list[str]:
         return []
     registry = build_registry(settings)
     try:
-        return build_enrichments(settings, registry, lambda _: None, str, refresh=True).names
+        view = settings_view(EnrichmentSettings, settings)
+        return build_enrichments(view, registry, lambda _: None, str, refresh=True).names
     finally:
         registry.close()
 

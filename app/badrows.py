@@ -1,4 +1,6 @@
-"""Failures → Snowplow bad rows (`iglu:com.snowplowanalytics.snowplow.badrows/...`).
+"""Failures → Snowplow bad rows (the `BADROWS_VENDOR` schemas of app/schemas.py).
+
+The contract: docs/behaviour.md#bad-rows.
 
 Each builder returns the self-describing bad row as a dict, valid against its official
 schema: values the schema caps (query-string values, header lines) are cut to the cap.
@@ -7,25 +9,32 @@ schema: values the schema caps (query-string values, header lines) are cut to th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from app import __version__, exact_json
 from app.clock import iso_from_ms
+from app.failures import (
+    EnrichmentError,
+    EnrichmentId,
+    EnrichmentMessage,
+    Failure,
+    InputError,
+    Message,
+)
 from app.identity import Identity
-from app.iglu import Message
 from app.privacy import IpMask
 from app.protocol import RawEvent, Violation, parse_query
 from app.request import CollectorRequest
+from app.schemas import (
+    ENRICHMENT_FAILURES,
+    GENERIC_ERROR,
+    SCHEMA_VIOLATIONS,
+    SIZE_VIOLATION,
+    TRACKER_PROTOCOL_VIOLATIONS,
+)
+from app.schemas import SNOWPLOW as VENDOR
 
-BADROWS = "iglu:com.snowplowanalytics.snowplow.badrows"
-TRACKER_PROTOCOL_VIOLATIONS = f"{BADROWS}/tracker_protocol_violations/jsonschema/1-0-1"
-SCHEMA_VIOLATIONS = f"{BADROWS}/schema_violations/jsonschema/2-0-1"
-ENRICHMENT_FAILURES = f"{BADROWS}/enrichment_failures/jsonschema/2-0-0"
-SIZE_VIOLATION = f"{BADROWS}/size_violation/jsonschema/1-0-0"
-GENERIC_ERROR = f"{BADROWS}/generic_error/jsonschema/1-0-0"
-VENDOR = "com.snowplowanalytics.snowplow"
 # Headers that identify the person: never kept under anonymisation; the cookie never at all
 # (its collector id is in networkUserId already).
 ANONYMOUS_DROPS = frozenset({"cookie", "x-forwarded-for", "x-real-ip", "forwarded"})
@@ -43,31 +52,23 @@ TEXT_INTEGERS = frozenset({"txn_id"})
 FIELD_CAP, EXPECTATION_CAP, ERROR_CAP, IDENTIFIER_CAP = 64, 256, 512, 256
 
 
-@dataclass(frozen=True, slots=True)
-class EnrichmentFailure:
-    """One message of an enrichment_failures bad row: what went wrong, and which configured
-    enrichment it came from (None for what Enrich always does, such as reading `_sp`)."""
+def input_data(field: str, value: str | None, expectation: str) -> Failure:
+    """An enrichment failure on a value of the event (enrichment_failures' InputData), capped as its schema caps it."""
+    return Failure(InputError(field=field[:FIELD_CAP], value=value, expectation=expectation[:EXPECTATION_CAP]))
 
-    message: Message  # {field, value, expectation} (input data) or {error} (anything else)
-    enrichment: tuple[str, str] | None = None  # (the enrichment's config schema URI, its identifier)
 
-    @staticmethod
-    def input_data(
-        field: str, value: str | None, expectation: str, enrichment: tuple[str, str] | None = None
-    ) -> EnrichmentFailure:
-        message = {"field": field[:FIELD_CAP], "value": value, "expectation": expectation[:EXPECTATION_CAP]}
-        return EnrichmentFailure(message, enrichment)
+def enrichment_error(error: str) -> Failure:
+    """Any other enrichment failure, in words (enrichment_failures' Simple)."""
+    return Failure(EnrichmentError(error=error[:ERROR_CAP]))
 
-    @staticmethod
-    def simple(error: str, enrichment: tuple[str, str] | None = None) -> EnrichmentFailure:
-        return EnrichmentFailure({"error": error[:ERROR_CAP]}, enrichment)
 
-    def as_json(self) -> Message:
-        enrichment = self.enrichment
-        described = (
-            None if enrichment is None else {"schemaKey": enrichment[0], "identifier": enrichment[1][:IDENTIFIER_CAP]}
-        )
-        return {"enrichment": described, "message": self.message}
+def from_enrichment(failure: Failure, enrichment: tuple[str, str] | None) -> Failure:
+    """`failure` (made by `input_data` or `enrichment_error`) as one message of an enrichment_failures
+    row, naming the enrichment it came from: (its config schema URI, its name), or None for what
+    Enrich always does (reading `_sp`, parsing the page URL)."""
+    described = None if enrichment is None else EnrichmentId(schemaKey=enrichment[0], identifier=enrichment[1][:IDENTIFIER_CAP])
+    message = cast("InputError | EnrichmentError", failure.message)
+    return Failure(EnrichmentMessage(enrichment=described, message=message))
 
 
 class BadRows:
@@ -122,12 +123,13 @@ class BadRows:
         identity: Identity,
         params: RawEvent,
         enriched: dict[str, Any],
-        failures: list[EnrichmentFailure],
+        failures: list[Failure],
         now_ms: int,
     ) -> dict[str, Any]:
-        """An event whose enrichments failed (after it passed validation): the partial event, the raw one."""
+        """An event whose enrichments failed (after it passed validation): the partial event, the raw one.
+        `failures`: each made by `from_enrichment`."""
         payload = self._event_payload(request, identity, params, enriched)
-        messages = [failure.as_json() for failure in failures]
+        messages = [failure.message for failure in failures]
         return self._row(ENRICHMENT_FAILURES, {"timestamp": iso_from_ms(now_ms), "messages": messages}, payload)
 
     def _event_payload(

@@ -1,5 +1,7 @@
 """Group commit, the in-flight bound and acknowledgement: the only place that knows about them.
 
+The contract: docs/behaviour.md#acknowledgement.
+
 Requests hand their records to `store` and wait. One writer task gathers what is pending
 into a batch (closed by a record count, a byte size or a short wait), writes it to the
 sinks in one call each, and then releases every request in the batch together: with
@@ -194,6 +196,7 @@ class Batcher:
         """Store everything already accepted, then close the sinks."""
         self._closing = True
         self._arrived.set()
+        self._full.set()  # a batch waiting to fill is written now, not after the wait
         if self._task is not None:
             await self._task
         await self._on_sink_thread(self._close_sinks)

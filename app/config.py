@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,17 +22,17 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from app.formats import FIELDS as ATOMIC_FIELDS
-from app.iglu_remote import RemoteRegistry
-from app.request import STANDARD_ROUTES
+from app.atomic import ENRICH_LENGTH_LIMITS
+from app.atomic import FIELDS as ATOMIC_FIELDS
+from app.request import STANDARD_ROUTES, TP2_PATH
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+# Installed, the schemas ship inside the package (pyproject.toml); in the repository they are a
+# top-level folder.
+SHIPPED_SCHEMAS = PACKAGE / "iglu_schemas" if (PACKAGE / "iglu_schemas").is_dir() else PACKAGE.parent / "schemas"
 
 DOMAIN = re.compile(r"^[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\Z")
 HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
-# Enrich's defaults for its `atomicFieldsLimits` (reference.conf; raised in Enrich 4.0 above the atomic
-# schema's maxLength of 4096 and 128). Other fields keep the atomic schema's maxLength unless set.
-ENRICH_LENGTH_LIMITS = {"page_url": 10_000, "page_referrer": 10_000, "mkt_clickid": 1_000}
 PRIVATE_AND_LOOPBACK = [
     "127.0.0.0/8",
     "::1/128",
@@ -41,6 +41,15 @@ PRIVATE_AND_LOOPBACK = [
     "192.168.0.0/16",
     "fc00::/7",
 ]
+
+
+class RemoteRegistry(BaseModel):
+    """One entry of `iglu_registries`."""
+
+    name: str = Field(min_length=1)
+    url: str = Field(pattern=r"^https?://")
+    kind: Literal["static", "server"] = "static"
+    api_key: str | None = None
 
 
 class Settings(BaseSettings):
@@ -117,7 +126,7 @@ class Settings(BaseSettings):
     iglu_negative_ttl_seconds: float = Field(
         30.0, ge=0, description="how long a miss or a registry failure is remembered"
     )
-    schemas_dir: Path = Field(PROJECT_ROOT / "schemas", description="local Iglu registry")
+    schemas_dir: Path = Field(SHIPPED_SCHEMAS, description="local Iglu registry")
 
     # Group commit and back-pressure
     batch_max_records: int = Field(1000, ge=1, description="close a batch at this many records")
@@ -134,7 +143,7 @@ class Settings(BaseSettings):
     # Routes and CORS
     custom_paths: dict[str, str] = Field(
         default_factory=dict,
-        description='extra paths served as a standard route, e.g. {"/acme/t": "/com.snowplowanalytics.snowplow/tp2"}',
+        description=f'extra paths served as a standard route, e.g. {{"/acme/t": "{TP2_PATH}"}}',
     )
     redirect_enabled: bool = Field(False, description="serve redirect tracking on /r/tp2")
     redirect_domains: list[str] = Field(default_factory=list, description="hosts /r/tp2 may redirect to (exact match)")

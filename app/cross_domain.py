@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
-from app.badrows import EnrichmentFailure
+from app.badrows import input_data
 from app.clock import MAX_MS, MIN_MS, iso_from_ms
+from app.failures import Failure, Result
 from app.protocol import decode_base64
 from app.text import clean
 
@@ -55,7 +56,7 @@ def sp_parameter(query: str) -> str | None:
     return found
 
 
-def parse_sp(value: str) -> CrossDomain | EnrichmentFailure:
+def parse_sp(value: str) -> Result[CrossDomain]:
     """The parts of one `_sp` value; a timestamp that is not epoch milliseconds is a failure, as in Enrich.
     More than seven parts is no cross-domain link at all (Enrich keeps none of them)."""
     parts = value.split(".")
@@ -66,7 +67,7 @@ def parse_sp(value: str) -> CrossDomain | EnrichmentFailure:
     timestamp_ms = None
     if tstamp:
         parsed = _epoch_ms(tstamp)
-        if isinstance(parsed, EnrichmentFailure):
+        if isinstance(parsed, Failure):
             return parsed
         timestamp_ms = parsed
     return CrossDomain(
@@ -80,14 +81,14 @@ def parse_sp(value: str) -> CrossDomain | EnrichmentFailure:
     )
 
 
-def _epoch_ms(text: str) -> int | EnrichmentFailure:
+def _epoch_ms(text: str) -> Result[int]:
     """Enrich's EventEnrichments.extractTimestamp("sp_dtm", ...): a Java long, shown between years 0 and 9999.
     Years before 1 are refused here too: the enriched event cannot hold them."""
     if not LONG.match(text) or not LONG_MIN <= int(text) <= LONG_MAX:
-        return EnrichmentFailure.input_data("sp_dtm", text, "not in the expected format: ms since epoch")
+        return input_data("sp_dtm", text, "not in the expected format: ms since epoch")
     ms = int(text)
     if not MIN_MS <= ms <= MAX_MS:
-        return EnrichmentFailure.input_data(
+        return input_data(
             "sp_dtm", text, f"formatting {ms} ms since epoch is not Redshift-compatible"
         )
     return ms

@@ -1,5 +1,7 @@
 """Raw tracker event + identity → canonical enriched event, with every failure collected.
 
+The contract: docs/behaviour.md#events.
+
 The enriched event is a dict keyed by canonical (atomic) field names. Timestamps are
 ISO-8601 strings, `contexts` and `unstruct_event` are self-describing JSON objects.
 A failing event still yields its partial enrichment: the bad row carries it.
@@ -16,24 +18,24 @@ from typing import Any
 
 import orjson
 
-from app import __version__, exact_json
-from app.badrows import EnrichmentFailure
+from app import exact_json, schemas
+from app.atomic import ENRICH_LENGTH_LIMITS
+from app.badrows import enrichment_error, from_enrichment
 from app.clock import MAX_MS, MIN_MS, iso_from_ms
-from app.config import ENRICH_LENGTH_LIMITS
 from app.cross_domain import parse_sp, sp_parameter
 from app.decimals import NotBigDecimal, big_decimal
+from app.failures import DataReport, Failure, FieldError, IgluError, Message, Result
 from app.identity import Identity, canonical_ip, parse_ip
 from app.ids import UUID
-from app.iglu import Message, Registry, SchemaKey, parse_self_describing
+from app.iglu import Registry, SchemaKey, parse_self_describing
 from app.privacy import IpMask
 from app.protocol import RawEvent, decode_base64
 from app.request import CollectorRequest
+from app.schemas import CONTEXTS_OUT, SNOWPLOW
 from app.text import clean
 from app.uri import UnparsableUrl, Uri, parse_url
 
-SNOWPLOW = "com.snowplowanalytics.snowplow"
-ATOMIC = SchemaKey(SNOWPLOW, "atomic", "jsonschema", "1-0-0")
-CONTEXTS_OUT = f"iglu:{SNOWPLOW}/contexts/jsonschema/1-0-1"
+ATOMIC = SchemaKey.of(schemas.ATOMIC)
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 PLATFORMS = frozenset({"web", "mob", "pc", "srv", "app", "tv", "cnsl", "iot", "headset"})
 # \Z, not $: `$` also matches before a final newline, which would let "<uuid>\n" through into the output.
@@ -53,7 +55,6 @@ EVENT_TYPES: dict[str, tuple[str, str | None, str | None]] = {
     "ti": ("transaction_item", SNOWPLOW, "transaction_item"),
 }
 ABSENT = object()  # the parameter was not sent
-BROKEN = object()  # the parameter was sent but is not JSON; the failure is already noted
 
 
 class ParseError(ValueError):
@@ -198,15 +199,15 @@ REFR_URL_PARTS = tuple(f"refr_url{part}" for part in URL_PARTS)
 class Enriched:
     event: dict[str, Any]
     failures: list[Message] = field(default_factory=list)  # schema violations
-    enrichment_failures: list[EnrichmentFailure] = field(default_factory=list)
+    enrichment_failures: list[Failure] = field(default_factory=list)
 
 
 class Enricher:
     def __init__(
         self,
         registry: Registry,
-        collector_name: str,
-        sink_name: str,
+        v_collector: str,
+        v_etl: str,
         ip_mask: IpMask,
         *,
         max_entities: int = 100,
@@ -217,17 +218,15 @@ class Enricher:
         self.ip_mask = ip_mask
         self.max_entities = max_entities
         self.max_json_depth = max_json_depth
-        atomic = registry.schema(ATOMIC)
-        if atomic is None:
-            raise RuntimeError(f"schemas folder lacks {ATOMIC.uri}")
+        atomic = registry.required_schema(ATOMIC)
         # The atomic schema's maxLength, overridden as Enrich's `atomicFieldsLimits` does.
         self.max_lengths: dict[str, int] = {
             **{name: spec["maxLength"] for name, spec in atomic["properties"].items() if "maxLength" in spec},
             **length_limits,
         }
         self.half_lengths = {name: limit // 2 for name, limit in self.max_lengths.items()}
-        self.v_collector = f"{collector_name}-{__version__}-{sink_name}"
-        self.v_etl = f"{collector_name}-{__version__}"
+        self.v_collector = v_collector
+        self.v_etl = v_etl
 
     def enrich(self, params: RawEvent, identity: Identity, request: CollectorRequest, etl_ms: int) -> Enriched:
         event: dict[str, Any] = {
@@ -248,28 +247,28 @@ class Enricher:
         if referer:
             event["page_url"] = clean(referer)
 
-        atomic_reports: list[dict[str, Any]] = []
+        atomic_reports: list[DataReport] = []
         self._apply_parameters(params, event, atomic_reports)
         if "user_ipaddress" in event:  # the tracker's own `ip` is anonymised like the collector's
             event["user_ipaddress"] = self.ip_mask.mask(event["user_ipaddress"])
         if "event" not in event and not params.get("e"):  # an empty e is absent too, not a pass
             atomic_reports.append(_parse_error("e", "event", "missing: every event needs an event type"))
         _set_event_schema(params, event)
-        enrichment_failures: list[EnrichmentFailure] = []
+        enrichment_failures: list[Failure] = []
         self._add_url_parts(event, enrichment_failures)
         self._check_lengths(event, atomic_reports)
 
         failures: list[Message] = []
         if atomic_reports:
             failures.append(
-                {"schemaKey": ATOMIC.uri, "error": {"error": "ValidationError", "dataReports": atomic_reports}}
+                IgluError(schemaKey=ATOMIC.uri, error={"error": "ValidationError", "dataReports": atomic_reports})
             )
         self._add_contexts(params, event, failures)
         self._add_unstruct_event(params, event, failures)
         _set_derived_tstamp(params, event, request.received_ms)
         return Enriched(event, failures, enrichment_failures)
 
-    def _apply_parameters(self, params: RawEvent, event: dict[str, Any], reports: list[dict[str, Any]]) -> None:
+    def _apply_parameters(self, params: RawEvent, event: dict[str, Any], reports: list[DataReport]) -> None:
         for name, value in params.items():
             if not value:
                 continue  # an empty value counts as absent
@@ -301,7 +300,7 @@ class Enricher:
         if tnuid:  # the tracker's explicit override beats nuid and the cookie
             event["network_userid"] = clean(tnuid)
 
-    def _check_lengths(self, event: dict[str, Any], reports: list[dict[str, Any]]) -> None:
+    def _check_lengths(self, event: dict[str, Any], reports: list[DataReport]) -> None:
         # A value of at most half its limit in characters is within it in UTF-16 units too: only
         # longer ones (rare) are measured the way Enrich measures them.
         half = self.half_lengths
@@ -313,15 +312,15 @@ class Enricher:
             length = len(value) if value.isascii() else utf16_length(value)
             if length > limit:
                 reports.append(
-                    {
-                        "message": f"{name} is {length} characters long, longer than the maximum of {limit}",
-                        "path": name,
-                        "keyword": "atomic_field_length_exceeded",
-                        "targets": None,
-                    }
+                    DataReport(
+                        message=f"{name} is {length} characters long, longer than the maximum of {limit}",
+                        path=name,
+                        keyword="atomic_field_length_exceeded",
+                        targets=None,
+                    )
                 )
 
-    def _add_url_parts(self, event: dict[str, Any], failures: list[EnrichmentFailure]) -> None:
+    def _add_url_parts(self, event: dict[str, Any], failures: list[Failure]) -> None:
         """EnrichmentManager.getPageUri and getRefererUri: page_url becomes the URL as parsed, the referrer
         keeps its text; both give their parts; a URL that cannot be parsed is an enrichment failure."""
         page = _parse_url(event.get("page_url"), failures)
@@ -333,9 +332,9 @@ class Enricher:
         if referrer is not None:
             _set_url_parts(event, REFR_URL_PARTS, referrer)
 
-    def _json_param(self, params: RawEvent, base64_name: str, plain_name: str, failures: list[Message]) -> Any:
-        """The JSON value of `cx`/`co` or `ue_px`/`ue_pr` (base64 wins); ABSENT, or BROKEN with a failure noted.
-        A JSON `null` is a value, not an absence: it fails validation like any other wrong value."""
+    def _json_param(self, params: RawEvent, base64_name: str, plain_name: str) -> Result[Any]:
+        """The JSON value of `cx`/`co` or `ue_px`/`ue_pr` (base64 wins), ABSENT, or a Failure when it
+        cannot be read. A JSON `null` is a value, not an absence: it fails validation like any other."""
         if params.get(base64_name):
             name, text = base64_name, decode_base64(params[base64_name]).decode("utf-8", "replace")
         elif params.get(plain_name):
@@ -345,64 +344,59 @@ class Enricher:
         try:
             value = exact_json.loads(text)
         except orjson.JSONDecodeError as error:
-            failures.append({"field": name, "value": text, "error": f"invalid JSON: {error}"})
-            return BROKEN
+            return Failure(FieldError(field=name, value=text, error=f"invalid JSON: {error}"))
         if exceeds_depth(text, value, self.max_json_depth):
-            failures.append(
-                {"field": name, "value": text[:1000], "error": f"JSON nested deeper than {self.max_json_depth} levels"}
-            )
-            return BROKEN
+            deeper = f"JSON nested deeper than {self.max_json_depth} levels"
+            return Failure(FieldError(field=name, value=text[:1000], error=deeper))
         return value
 
     def _add_contexts(self, params: RawEvent, event: dict[str, Any], failures: list[Message]) -> None:
-        value = self._json_param(params, "cx", "co", failures)
-        if value is ABSENT or value is BROKEN:
+        value = self._json_param(params, "cx", "co")
+        if value is ABSENT:
             return
-        wrapper = self.registry.check_self_describing(value, SNOWPLOW, "contexts")
-        if isinstance(wrapper, dict):
-            failures.append(wrapper)
+        wrapper = (
+            value if isinstance(value, Failure) else self.registry.check_self_describing(value, SNOWPLOW, "contexts")
+        )
+        if isinstance(wrapper, Failure):
+            failures.append(wrapper.message)
             return
-        entities = wrapper[1]
+        entities = wrapper.data
         if len(entities) > self.max_entities:
-            failures.append(
-                {
-                    "field": "contexts",
-                    "value": None,
-                    "error": f"{len(entities)} entities, more than the limit of {self.max_entities}",
-                }
-            )
+            too_many = f"{len(entities)} entities, more than the limit of {self.max_entities}"
+            failures.append(FieldError(field="contexts", value=None, error=too_many))
             return
         for entity in entities:
             parsed = parse_self_describing(entity)
-            failure = parsed if isinstance(parsed, dict) else self.registry.validate(*parsed)
+            failure = parsed if isinstance(parsed, Failure) else self.registry.validate(parsed.key, parsed.data)
             if failure is not None:
-                failures.append(failure)
+                failures.append(failure.message)
         if entities:
             event["contexts"] = {"schema": CONTEXTS_OUT, "data": entities}
 
     def _add_unstruct_event(self, params: RawEvent, event: dict[str, Any], failures: list[Message]) -> None:
-        value = self._json_param(params, "ue_px", "ue_pr", failures)
-        if value is BROKEN:
-            return
+        value = self._json_param(params, "ue_px", "ue_pr")
         if value is ABSENT:
             if params.get("e") == "ue":
-                failures.append(
-                    {"field": "ue_pr", "value": None, "error": "e=ue needs a self-describing event in ue_px or ue_pr"}
-                )
+                needed = "e=ue needs a self-describing event in ue_px or ue_pr"
+                failures.append(FieldError(field="ue_pr", value=None, error=needed))
             return
-        wrapper = self.registry.check_self_describing(value, SNOWPLOW, "unstruct_event")
-        if isinstance(wrapper, dict):
-            failures.append(wrapper)
+        wrapper = (
+            value
+            if isinstance(value, Failure)
+            else self.registry.check_self_describing(value, SNOWPLOW, "unstruct_event")
+        )
+        if isinstance(wrapper, Failure):
+            failures.append(wrapper.message)
             return
-        inner = parse_self_describing(wrapper[1])
-        if isinstance(inner, dict):
-            failures.append(inner)
+        inner = parse_self_describing(wrapper.data)
+        if isinstance(inner, Failure):
+            failures.append(inner.message)
             return
-        key, data = inner
-        failure = self.registry.validate(key, data)
+        failure = self.registry.validate(inner.key, inner.data)
         if failure is not None:
-            failures.append(failure)
+            failures.append(failure.message)
             return
+        key = inner.key
         event["unstruct_event"] = value
         if event.get("event") == "unstruct":
             event.update(
@@ -415,13 +409,13 @@ def utf16_length(value: str) -> int:
     return len(value.encode("utf-16-le")) // 2
 
 
-def _parse_url(text: str | None, failures: list[EnrichmentFailure]) -> Uri | None:
+def _parse_url(text: str | None, failures: list[Failure]) -> Uri | None:
     if text is None:
         return None
     try:
         return parse_url(text)
     except UnparsableUrl as why:
-        failures.append(EnrichmentFailure.simple(str(why)))
+        failures.append(from_enrichment(enrichment_error(str(why)), None))
         return None
 
 
@@ -442,15 +436,15 @@ def _set_url_parts(event: dict[str, Any], names: tuple[str, ...], uri: Uri) -> N
         event[fragment_name] = fragment
 
 
-def _set_cross_domain(event: dict[str, Any], page: Uri, failures: list[EnrichmentFailure]) -> None:
+def _set_cross_domain(event: dict[str, Any], page: Uri, failures: list[Failure]) -> None:
     """EnrichmentManager.getCrossDomain: `_sp` of the page URL fills two atomic fields, with or without
     the cross_navigation enrichment."""
     sp = sp_parameter(page.query) if page.query and "_sp" in page.query else None
     if sp is None:
         return
     parsed = parse_sp(sp)
-    if isinstance(parsed, EnrichmentFailure):
-        failures.append(parsed)
+    if isinstance(parsed, Failure):
+        failures.append(from_enrichment(parsed, None))
         return
     if parsed.domain_userid is not None:
         event["refr_domain_userid"] = parsed.domain_userid
@@ -479,13 +473,9 @@ def exceeds_depth(text: str, value: Any, limit: int) -> bool:
     return False
 
 
-def _parse_error(param: str, target: str, why: str) -> dict[str, Any]:
-    return {
-        "message": f"cannot convert parameter {param} to {target}: {why}",
-        "path": target,
-        "keyword": "atomic_field_parse_error",
-        "targets": None,
-    }
+def _parse_error(param: str, target: str, why: str) -> DataReport:
+    message = f"cannot convert parameter {param} to {target}: {why}"
+    return DataReport(message=message, path=target, keyword="atomic_field_parse_error", targets=None)
 
 
 def _set_derived_tstamp(params: RawEvent, event: dict[str, Any], collector_ms: int) -> None:

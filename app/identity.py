@@ -1,5 +1,7 @@
 """Who sent the request: client IP, the collector's network user id, the `sp` cookie, anonymity.
 
+The contract: docs/behaviour.md#identity and #anonymisation.
+
 Event-level overrides (`ip`, `nuid`, `tnuid`) are the tracker's and are applied in `enrich`;
 this module decides what the collector itself adds, and what cookie it answers with.
 """
@@ -12,9 +14,9 @@ import uuid
 from dataclasses import dataclass
 from email.utils import formatdate
 from functools import lru_cache
+from typing import Literal
 from urllib.parse import urlsplit
 
-from app.config import Settings
 from app.ids import UUID
 from app.privacy import IpMask
 from app.request import CollectorRequest
@@ -63,10 +65,28 @@ def read_cookie(header: str | None, name: str) -> str | None:
     return None
 
 
-class IdentityPolicy:
-    """Built once from Settings; `resolve` runs per request."""
+@dataclass(frozen=True, slots=True)
+class IdentitySettings:
+    """What the identity stage reads of the settings (the same names), given to it by the wiring."""
 
-    def __init__(self, settings: Settings) -> None:
+    trusted_proxies: tuple[str, ...]
+    client_ip_header: str | None
+    cookie_enabled: bool
+    cookie_name: str
+    cookie_expiration_days: int
+    cookie_domains: tuple[str, ...]
+    cookie_fallback_domain: str | None
+    cookie_same_site: Literal["None", "Lax", "Strict"] | None
+    cookie_secure: bool
+    cookie_http_only: bool
+    do_not_track_cookie_name: str | None
+    do_not_track_cookie_value: str
+
+
+class IdentityPolicy:
+    """Built once at start-up; `resolve` runs per request."""
+
+    def __init__(self, settings: IdentitySettings, ip_mask: IpMask) -> None:
         self.trusted = [ipaddress.ip_network(cidr, strict=False) for cidr in settings.trusted_proxies]
         self.client_ip_header = settings.client_ip_header.lower() if settings.client_ip_header else None
         self.cookie_enabled = settings.cookie_enabled
@@ -85,7 +105,7 @@ class IdentityPolicy:
         self.cookie_attributes = "; ".join(attributes)
         self.do_not_track_name = settings.do_not_track_cookie_name
         self.do_not_track_value = re.compile(settings.do_not_track_cookie_value)
-        self.ip_mask = IpMask(settings.ip_anonymise_octets, settings.ip_anonymise_ipv6_groups)
+        self.ip_mask = ip_mask
         # The same load balancers and clients come back on every request: remember the answers.
         self._trusted = lru_cache(maxsize=4096)(self._in_trusted_networks)
         self._peer = lru_cache(maxsize=4096)(parse_ip)

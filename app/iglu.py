@@ -1,7 +1,7 @@
 """Iglu: schema keys, the local registry, and validators compiled once per schema.
 
-A failure is returned as the bad-row message that Snowplow would write (`IgluError`,
-`NotIglu`, `CriterionMismatch`), never raised.
+A failure is returned as a `Failure` holding the bad-row message that Snowplow would write
+(`IgluError`, `NotIglu`, `CriterionMismatch`), never raised.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import fastjsonschema
 import orjson
 
 from app.clock import iso_now
+from app.failures import CriterionMismatch, DataReport, Failure, IgluError, NotIglu, Result
 from app.ids import UUID_PATTERN
 from app.iglu_remote import RemoteRepository
 
@@ -34,7 +35,12 @@ _LOCAL_NOT_FOUND = (
     {"repository": LOCAL_REPOSITORY, "errors": [{"error": "NotFound"}], "attempts": 1, "lastAttempt": None},
 )
 
-Message = dict[str, Any]
+
+class MissingSchemas(RuntimeError):
+    """The schemas folder lacks schemas the service relies on."""
+
+    def __init__(self, root: Path, uris: list[str]) -> None:
+        super().__init__(f"schemas folder {root} lacks {', '.join(uris)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +53,14 @@ class SchemaKey:
     @staticmethod
     def parse(uri: str) -> SchemaKey | None:
         return _parse_uri(uri)
+
+    @staticmethod
+    def of(uri: str) -> SchemaKey:
+        """The key of a URI written in the code (app/schemas.py), which is always valid."""
+        key = _parse_uri(uri)
+        if key is None:
+            raise ValueError(f"not an Iglu URI: {uri}")
+        return key
 
     @property
     def uri(self) -> str:
@@ -73,12 +87,18 @@ def _parse_uri(uri: str) -> SchemaKey | None:
     return SchemaKey(vendor, name, fmt, f"{model}-{revision}-{addition}")
 
 
-def not_iglu(json: Any, error: str) -> Message:
-    return {"json": json, "error": error}
+@dataclass(frozen=True, slots=True)
+class SelfDescribing:
+    key: SchemaKey
+    data: Any
 
 
-def parse_self_describing(value: Any) -> tuple[SchemaKey, Any] | Message:
-    """Split a self-describing JSON into its key and data, or return a NotIglu message."""
+def not_iglu(json: Any, error: str) -> Failure:
+    return Failure(NotIglu(json=json, error=error))
+
+
+def parse_self_describing(value: Any) -> Result[SelfDescribing]:
+    """Split a self-describing JSON into its key and data, or fail with a NotIglu message."""
     if not isinstance(value, dict) or "data" not in value:
         return not_iglu(value, "INVALID_DATA_PAYLOAD")
     schema = value.get("schema")
@@ -88,7 +108,7 @@ def parse_self_describing(value: Any) -> tuple[SchemaKey, Any] | Message:
     if key is None:
         error = "INVALID_SCHEMAVER" if schema.startswith("iglu:") and schema.count("/") == 3 else "INVALID_IGLUURI"
         return not_iglu(value, error)
-    return key, value["data"]
+    return SelfDescribing(key, value["data"])
 
 
 def _json_path(path: list[str]) -> str:
@@ -99,15 +119,15 @@ def _json_path(path: list[str]) -> str:
     return out
 
 
-def _report(error: fastjsonschema.JsonSchemaValueException) -> dict[str, Any]:
+def _report(error: fastjsonschema.JsonSchemaValueException) -> DataReport:
     message = error.message.replace("data", "$", 1) if error.message.startswith("data") else error.message
     target = error.rule_definition
-    return {
-        "message": message,
-        "path": _json_path(error.path),
-        "keyword": error.rule,
-        "targets": target if isinstance(target, list) else None,
-    }
+    return DataReport(
+        message=message,
+        path=_json_path(error.path),
+        keyword=error.rule,
+        targets=target if isinstance(target, list) else None,
+    )
 
 
 class _NoRemoteRefs(dict[str, Callable[[str], Any]]):
@@ -181,6 +201,13 @@ class Registry:
             return None
         return schema if isinstance(schema, dict) else None
 
+    def required_schema(self, key: SchemaKey) -> dict[str, Any]:
+        """A schema the service cannot run without (app/schemas.py); its absence stops start-up."""
+        schema = self.schema(key)
+        if schema is None:
+            raise MissingSchemas(self.root, [key.uri])
+        return schema
+
     def keys(self) -> list[SchemaKey]:
         found = []
         for path in sorted(self.root.glob("*/*/*/*-*-*")):
@@ -225,10 +252,11 @@ class Registry:
         history = list(_LOCAL_NOT_FOUND)
         path = f"{key.vendor}/{key.name}/{key.format}/{key.version}"
         for remote in self.remotes:
-            schema, error = remote.fetch(path)
-            if schema is not None:
-                return _Resolved(self._compile_or_refuse(schema), [], now + self.ttl_s)
-            history.append({"repository": remote.name, "errors": [error], "attempts": 1, "lastAttempt": iso_now()})
+            fetched = remote.fetch(path)
+            if not isinstance(fetched, Failure):
+                return _Resolved(self._compile_or_refuse(fetched), [], now + self.ttl_s)
+            attempt = {"repository": remote.name, "errors": [fetched.message], "attempts": 1, "lastAttempt": iso_now()}
+            history.append(attempt)
         return _Resolved(None, history, now + self.negative_ttl_s)
 
     def close(self) -> None:
@@ -260,33 +288,32 @@ class Registry:
         draft4 = {**schema, "$schema": DRAFT4}
         return fastjsonschema.compile(draft4, handlers=_NoRemoteRefs(), formats={"uuid": UUID_PATTERN}, fast_fail=False)
 
-    def validate(self, key: SchemaKey, data: Any) -> Message | None:
-        """None when `data` is valid against `key`, else an IgluError message."""
+    def validate(self, key: SchemaKey, data: Any) -> Failure | None:
+        """None when `data` is valid against `key`, else a Failure with an IgluError message."""
         resolved = self._resolve(key)
         validate = resolved.validator
         if validate is None:
             history = [{**entry, "lastAttempt": entry.get("lastAttempt") or iso_now()} for entry in resolved.history]
-            return {"schemaKey": key.uri, "error": {"error": "ResolutionError", "lookupHistory": history}}
+            return Failure(IgluError(schemaKey=key.uri, error={"error": "ResolutionError", "lookupHistory": history}))
         try:
             validate(data)
         except fastjsonschema.JsonSchemaDefinitionException as issue:
             issues = [{"path": "$", "message": str(issue)}]
-            return {"schemaKey": key.uri, "error": {"error": "ValidationError", "schemaIssues": issues}}
+            return Failure(IgluError(schemaKey=key.uri, error={"error": "ValidationError", "schemaIssues": issues}))
         except fastjsonschema.JsonSchemaValuesException as failure:
             reports = [_report(error) for error in failure.errors]
         except fastjsonschema.JsonSchemaValueException as failure:
             reports = [_report(failure)]
         else:
             return None
-        return {"schemaKey": key.uri, "error": {"error": "ValidationError", "dataReports": reports}}
+        return Failure(IgluError(schemaKey=key.uri, error={"error": "ValidationError", "dataReports": reports}))
 
-    def check_self_describing(self, value: Any, vendor: str, name: str) -> tuple[SchemaKey, Any] | Message:
+    def check_self_describing(self, value: Any, vendor: str, name: str) -> Result[SelfDescribing]:
         """Parse `value` as a self-describing JSON of `vendor/name/jsonschema/1-*-*` and validate it whole."""
         parsed = parse_self_describing(value)
-        if isinstance(parsed, dict):
+        if isinstance(parsed, Failure):
             return parsed
-        key, data = parsed
-        if not key.matches(vendor, name):
-            return {"schemaKey": key.uri, "schemaCriterion": f"iglu:{vendor}/{name}/jsonschema/1-*-*"}
-        failure = self.validate(key, data)
-        return failure if failure is not None else parsed
+        if not parsed.key.matches(vendor, name):
+            criterion = f"iglu:{vendor}/{name}/jsonschema/1-*-*"
+            return Failure(CriterionMismatch(schemaKey=parsed.key.uri, schemaCriterion=criterion))
+        return self.validate(parsed.key, parsed.data) or parsed

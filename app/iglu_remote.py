@@ -12,48 +12,44 @@ from typing import Any, Literal
 
 import httpx
 import orjson
-from pydantic import BaseModel, Field
+
+from app.failures import Failure, RepositoryError, Result
 
 ERROR_MESSAGE_CAP = 256  # the bad-row schema's limit
 
 
-class RemoteRegistry(BaseModel):
-    name: str = Field(min_length=1)
-    url: str = Field(pattern=r"^https?://")
-    kind: Literal["static", "server"] = "static"
-    api_key: str | None = None
-
-
 class RemoteRepository:
-    def __init__(self, registry: RemoteRegistry, timeout_s: float) -> None:
-        self.name = registry.name
-        self.base = registry.url.rstrip("/") + ("/api/schemas" if registry.kind == "server" else "/schemas")
-        headers = {"apikey": registry.api_key} if registry.api_key else {}
+    def __init__(
+        self, name: str, url: str, kind: Literal["static", "server"], api_key: str | None, timeout_s: float
+    ) -> None:
+        self.name = name
+        self.base = url.rstrip("/") + ("/api/schemas" if kind == "server" else "/schemas")
+        headers = {"apikey": api_key} if api_key else {}
         self.client = httpx.Client(timeout=timeout_s, headers=headers)
 
-    def fetch(self, path: str) -> tuple[dict[str, Any] | None, dict[str, str]]:
-        """(schema, {}) when found, else (None, Iglu's error: NotFound, RepoFailure or ClientFailure)."""
+    def fetch(self, path: str) -> Result[dict[str, Any]]:
+        """The schema, or a Failure with Iglu's error: NotFound, RepoFailure or ClientFailure."""
         try:
             response = self.client.get(f"{self.base}/{path}")
         except httpx.HTTPError as error:
-            return None, _failure("RepoFailure", f"{type(error).__name__}: {error}")
+            return _failure("RepoFailure", f"{type(error).__name__}: {error}")
         if response.status_code == 404:
-            return None, {"error": "NotFound"}
+            return Failure(RepositoryError(error="NotFound"))
         if response.status_code in (401, 403):
-            return None, _failure("ClientFailure", f"HTTP {response.status_code}: check the API key")
+            return _failure("ClientFailure", f"HTTP {response.status_code}: check the API key")
         if not response.is_success:
-            return None, _failure("RepoFailure", f"HTTP {response.status_code}")
+            return _failure("RepoFailure", f"HTTP {response.status_code}")
         try:
             schema = orjson.loads(response.content)
         except orjson.JSONDecodeError as error:
-            return None, _failure("RepoFailure", f"not JSON: {error}")
+            return _failure("RepoFailure", f"not JSON: {error}")
         if not isinstance(schema, dict):
-            return None, _failure("RepoFailure", "not a JSON Schema object")
-        return schema, {}
+            return _failure("RepoFailure", "not a JSON Schema object")
+        return schema
 
     def close(self) -> None:
         self.client.close()
 
 
-def _failure(kind: str, message: str) -> dict[str, str]:
-    return {"error": kind, "message": message[:ERROR_MESSAGE_CAP]}
+def _failure(kind: str, message: str) -> Failure:
+    return Failure(RepositoryError(error=kind, message=message[:ERROR_MESSAGE_CAP]))

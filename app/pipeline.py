@@ -16,16 +16,14 @@ from typing import Any
 
 from app.badrows import BadRows
 from app.clock import now_ms
-from app.config import Settings
-from app.enrich import Enricher, first_ip_token
-from app.enrichments import build_enrichments
+from app.enrich import Enricher
+from app.enrichments.chain import Enrichments
 from app.formats import FORMATS, json_line
 from app.identity import Identity, IdentityPolicy
-from app.iglu import Registry
 from app.protocol import Protocol, parse_query
+from app.record import Record
 from app.redirect import redirect_event
 from app.request import REDIRECT_PATH, CollectorRequest
-from app.sinks.base import Record
 
 log = logging.getLogger(__name__)
 
@@ -39,29 +37,37 @@ class Collected:
     outcomes: Counter[str] = field(default_factory=Counter)  # good, or the bad-row type, per record
 
 
+@dataclass(frozen=True, slots=True)
+class Output:
+    """How good events are written and keyed (`max_payload_bytes`: above it, a size_violation)."""
+
+    output_format: str
+    partition_key: str
+    max_payload_bytes: int
+
+
 class Pipeline:
-    def __init__(self, settings: Settings, registry: Registry, sink_name: str) -> None:
-        self.identity = IdentityPolicy(settings)
-        self.protocol = Protocol(registry, settings.max_events_per_request)
-        self.enricher = Enricher(
-            registry,
-            settings.name,
-            sink_name,
-            self.identity.ip_mask,
-            max_entities=settings.max_entities_per_event,
-            max_json_depth=settings.max_json_depth,
-            length_limits=settings.atomic_fields_limits,
-        )
-        self.badrows = BadRows(
-            settings.name, self.enricher.v_collector, self.identity.ip_mask, settings.client_ip_header
-        )
-        self.enrichments = build_enrichments(
-            settings, registry, self.identity.client_ip, first_ip_token, self.enricher.max_lengths
-        )
-        self.max_payload_bytes = settings.max_payload_bytes
-        self.format_event = FORMATS[settings.output_format]
-        self.partition_key = settings.partition_key
-        self.may_block = registry.may_block
+    """The stages, built by the wiring, in the order a request meets them."""
+
+    def __init__(
+        self,
+        identity: IdentityPolicy,
+        protocol: Protocol,
+        enricher: Enricher,
+        badrows: BadRows,
+        output: Output,
+        may_block: bool,
+        enrichments: Enrichments,
+    ) -> None:
+        self.identity = identity
+        self.protocol = protocol
+        self.enricher = enricher
+        self.badrows = badrows
+        self.max_payload_bytes = output.max_payload_bytes
+        self.format_event = FORMATS[output.output_format]
+        self.partition_key = output.partition_key
+        self.may_block = may_block  # a stage may wait on the network: keep `collect` off the event loop
+        self.enrichments = enrichments  # Enrich's configured enrichments, run on events that passed validation
 
     @staticmethod
     def redirect_target(request: CollectorRequest) -> str | None:

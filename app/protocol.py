@@ -1,5 +1,7 @@
 """Tracker protocol: a request's query string or `payload_data` body → raw events.
 
+The contract: docs/behaviour.md#events.
+
 A raw event is the tracker's parameters as a dict of strings. What cannot be read as
 tracker events becomes a `Violation`, which the pipeline turns into a
 `tracker_protocol_violations` bad row: the whole payload when the body itself is wrong,
@@ -19,10 +21,11 @@ from urllib.parse import unquote_plus
 import fastjsonschema
 import orjson
 
-from app.iglu import Message, Registry, SchemaKey, parse_self_describing
+from app.failures import CriterionMismatch, Failure, FieldError, InputError, Message
+from app.iglu import Registry, SchemaKey, parse_self_describing
 from app.request import CollectorRequest
+from app.schemas import PAYLOAD_DATA, PAYLOAD_DATA_CRITERION, SNOWPLOW
 
-PAYLOAD_DATA_VERSIONS = ("1-0-0", "1-0-1", "1-0-2", "1-0-3", "1-0-4")
 JSON_TYPES = ("application/json", "text/plain")
 NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 URL_SAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
@@ -72,8 +75,8 @@ def parse_query(query_string: str) -> RawEvent:
     return params
 
 
-def _input(field_name: str, value: str | None, expectation: str) -> Message:
-    return {"field": field_name, "value": value, "expectation": expectation}
+def _input(field_name: str, value: str | None, expectation: str) -> InputError:
+    return InputError(field=field_name, value=value, expectation=expectation)
 
 
 class Protocol:
@@ -82,13 +85,11 @@ class Protocol:
         # Each event of a batch is validated alone against the `items` of its payload_data version.
         self._event_validators: dict[str, Callable[[Any], Any]] = {}
         self._event_keys: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # (allowed, required)
-        for version in PAYLOAD_DATA_VERSIONS:
-            key = SchemaKey("com.snowplowanalytics.snowplow", "payload_data", "jsonschema", version)
-            schema = registry.schema(key)
-            if schema is None:
-                raise RuntimeError(f"schemas folder lacks {key.uri}")
-            self._event_validators[version] = Registry.compile(schema["items"])
-            self._event_keys[version] = (
+        for uri in PAYLOAD_DATA:
+            key = SchemaKey.of(uri)
+            schema = registry.required_schema(key)
+            self._event_validators[key.version] = Registry.compile(schema["items"])
+            self._event_keys[key.version] = (
                 frozenset(schema["items"]["properties"]),
                 frozenset(schema["items"]["required"]),
             )
@@ -110,18 +111,15 @@ class Protocol:
             payload = orjson.loads(request.body)
         except orjson.JSONDecodeError as error:
             text = _text(request.body)
-            return _payload_violation([{"field": "body", "value": text, "error": f"invalid JSON: {error}"}], text)
+            return _payload_violation([FieldError(field="body", value=text, error=f"invalid JSON: {error}")], text)
 
         described = parse_self_describing(payload)
-        if isinstance(described, dict):
-            return _payload_violation([described], _text(request.body))
-        key, events = described
-        if (
-            not key.matches("com.snowplowanalytics.snowplow", "payload_data")
-            or key.version not in self._event_validators
-        ):
-            criterion = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-*"
-            return _payload_violation([{"schemaKey": key.uri, "schemaCriterion": criterion}], _text(request.body))
+        if isinstance(described, Failure):
+            return _payload_violation([described.message], _text(request.body))
+        key, events = described.key, described.data
+        if not key.matches(SNOWPLOW, "payload_data") or key.version not in self._event_validators:
+            mismatch = CriterionMismatch(schemaKey=key.uri, schemaCriterion=PAYLOAD_DATA_CRITERION)
+            return _payload_violation([mismatch], _text(request.body))
         if not isinstance(events, list) or not events:
             return _payload_violation([_input("data", None, "a non-empty array of events")], _text(request.body))
         if len(events) > self.max_events:
@@ -145,11 +143,11 @@ class Protocol:
                 parsed.events.append({**event, **query})
             else:
                 body = orjson.dumps({"schema": key.uri, "data": [event]}).decode()
-                parsed.violations.append(Violation([problem], body))
+                parsed.violations.append(Violation([problem.message], body))
         return parsed
 
 
-def _event_problem(validate: Callable[[Any], Any], event: Any) -> Message | None:
+def _event_problem(validate: Callable[[Any], Any], event: Any) -> Failure | None:
     """One event of a batch against payload_data's item schema: None, or why it is not a tracker event."""
     try:
         validate(event)
@@ -158,7 +156,7 @@ def _event_problem(validate: Callable[[Any], Any], event: Any) -> Message | None
         detail = "; ".join(error.message.replace("data", "event", 1) for error in errors)
         expectation = f"a tracker event with string values for known parameters: {detail}"
         # The bad-row schema caps an expectation at 256 characters; an unknown key can be longer.
-        return _input("data", None, expectation[:EXPECTATION_CAP])
+        return Failure(_input("data", None, expectation[:EXPECTATION_CAP]))
     return None
 
 

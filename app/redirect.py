@@ -1,5 +1,7 @@
 """Redirect tracking (`/r/tp2`): check the target, and turn the click into a tracker event.
 
+The contract: docs/behaviour.md#routes.
+
 The target must be an absolute http(s) URL whose host is on the allow-list: an empty list
 allows nothing, so the collector is never an open redirect.
 """
@@ -11,27 +13,31 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from app.failures import Failure, InputError
 from app.protocol import RawEvent, decode_base64
+from app.schemas import CONTEXTS_IN, UNSTRUCT_EVENT, URI_REDIRECT
 
-URI_REDIRECT = "iglu:com.snowplowanalytics.snowplow/uri_redirect/jsonschema/1-0-0"
-UNSTRUCT_EVENT = "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
-CONTEXTS = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0"
+CONTEXTS = CONTEXTS_IN[0]  # the oldest wrapper: every Snowplow version reads it
 
 
-def check_target(target: str | None, allowed_hosts: frozenset[str]) -> str | None:
-    """None when the target may be redirected to, else why not."""
+def check_target(target: str | None, allowed_hosts: frozenset[str]) -> Failure | None:
+    """None when the target may be redirected to, else a Failure saying why not."""
     if not target:
-        return "missing redirect target: the u parameter is required"
+        return _refused(target, "missing redirect target: the u parameter is required")
     try:
         parts = urlsplit(target)
         host = parts.hostname
     except ValueError:
-        return "malformed redirect target"
+        return _refused(target, "malformed redirect target")
     if parts.scheme not in ("http", "https") or not host:
-        return "redirect target must be an absolute http or https URL"
+        return _refused(target, "redirect target must be an absolute http or https URL")
     if host.lower() not in allowed_hosts:
-        return f"redirect target host {host} is not on the allow-list"
+        return _refused(target, f"redirect target host {host} is not on the allow-list")
     return None
+
+
+def _refused(target: str | None, expectation: str) -> Failure:
+    return Failure(InputError(field="u", value=target, expectation=expectation))
 
 
 def redirect_event(params: RawEvent, target: str) -> RawEvent:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-TP2_PATH = "/com.snowplowanalytics.snowplow/tp2"
+from app.schemas import SNOWPLOW
+
+TP2_PATH = f"/{SNOWPLOW}/tp2"
 REDIRECT_PATH = "/r/tp2"
 PIXEL_PATHS = ("/i", "/ice.png", TP2_PATH)
 STANDARD_ROUTES = (*PIXEL_PATHS, REDIRECT_PATH)

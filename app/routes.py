@@ -1,5 +1,7 @@
 """HTTP ⇄ pipeline for the tracking paths: a lean ASGI handler, the hot path of the service.
 
+The contract: docs/behaviour.md#routes, #limits and #cors.
+
 Every tracker event passes through here, so this skips the framework's routing and
 dependency injection; everything else (health, metrics, docs, 404s) falls through to FastAPI.
 """
@@ -9,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import zlib
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.batching import Batcher, Overloaded, SinkUnavailable
 from app.clock import now_ms
-from app.config import Settings
 from app.metrics import Metrics
 from app.pipeline import Pipeline
 from app.redirect import check_target
@@ -48,9 +50,24 @@ class ClientGone(Exception):
     """The client hung up before its request was complete: there is nobody to answer."""
 
 
+@dataclass(frozen=True, slots=True)
+class RouteSettings:
+    """What the tracking routes read of the settings (the same names)."""
+
+    custom_paths: dict[str, str]
+    drop_payload_bytes: int
+    max_request_line_bytes: int
+    max_header_bytes: int
+    retry_after_seconds: int
+    redirect_enabled: bool
+    redirect_domains: tuple[str, ...]
+    cors_allowed_origins: tuple[str, ...]
+    cors_extra_headers: tuple[str, ...]
+
+
 class TrackingRoutes:
     def __init__(
-        self, pipeline: Pipeline, batcher: Batcher, fallback: ASGIApp, metrics: Metrics, settings: Settings
+        self, pipeline: Pipeline, batcher: Batcher, fallback: ASGIApp, metrics: Metrics, settings: RouteSettings
     ) -> None:
         self.pipeline = pipeline
         self.batcher = batcher
@@ -124,9 +141,9 @@ class TrackingRoutes:
         target = None
         if route == REDIRECT_PATH:
             target = self.pipeline.redirect_target(request)
-            problem = check_target(target, self.redirect_hosts)
-            if problem:
-                raise Rejected(400, problem)
+            refused = check_target(target, self.redirect_hosts)
+            if refused is not None:
+                raise Rejected(400, refused.explain())
 
         if self.pipeline.may_block:  # a remote registry lookup must not stall every other request
             collected = await asyncio.to_thread(self.pipeline.collect, request)

@@ -1,5 +1,7 @@
 """Graceful shutdown: on SIGTERM, report not-ready, keep serving for the drain period, then stop.
 
+The contract: docs/behaviour.md#acknowledgement.
+
 uvicorn stops accepting as soon as it sees the signal; a load balancer needs a while to
 notice `/sink-health` failing first. So the app takes SIGTERM over for the drain period
 and only then hands it to uvicorn, which finishes in-flight requests and runs the lifespan

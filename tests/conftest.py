@@ -60,7 +60,10 @@ class Collector:
         return self.process.wait(timeout)
 
 
-def start_collector(data_dir: Path, env: dict[str, str] | None = None, args: list[str] | None = None) -> Collector:
+def start_collector(
+    data_dir: Path, env: dict[str, str] | None = None, args: list[str] | None = None, cwd: Path = ROOT
+) -> Collector:
+    """The service as `python -m app`, run from `cwd` (the repository unless a test runs an installed copy)."""
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir.parent / f"collector-{port}.log"
@@ -71,7 +74,7 @@ def start_collector(data_dir: Path, env: dict[str, str] | None = None, args: lis
     command = [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            command + (args or []), cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
+            command + (args or []), cwd=cwd, env=environment, stdout=log, stderr=subprocess.STDOUT
         )
     collector = Collector(f"http://127.0.0.1:{port}", port, data_dir, process, log_path)
     deadline = time.monotonic() + 30

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from app.enrichments.base import NOTHING, EnrichmentConfig, EventContext, Outcome, Setup
-
-ASN_1_0_0 = "iglu:com.snowplowanalytics.snowplow/asn/jsonschema/1-0-0"
-ASN_1_0_1 = "iglu:com.snowplowanalytics.snowplow/asn/jsonschema/1-0-1"
+from app.schemas import ASN as ASN_1_0_0
+from app.schemas import ASN_LIKELY_BOT as ASN_1_0_1
 
 
 def read_bot_asns(path: Path) -> set[int]:

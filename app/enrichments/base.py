@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
-from app.badrows import ANONYMOUS_DROPS, EnrichmentFailure
+from app.badrows import ANONYMOUS_DROPS
+from app.failures import Failure, IgluError
 from app.iglu import Registry, SchemaKey
 from app.protocol import RawEvent
 from app.request import CollectorRequest
@@ -39,7 +40,7 @@ class EnrichmentConfig:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     entities: tuple[Entity, ...] = ()
-    failure: EnrichmentFailure | None = None  # the chain names the enrichment it came from
+    failure: Failure | None = None  # made by badrows.input_data or enrichment_error; the chain names the enrichment
 
 
 NOTHING = Outcome()
@@ -54,6 +55,12 @@ class EventContext:
     anonymous: bool  # SP-Anonymous: nothing IP-based, no identifying headers or cookies
     client_ip: str | None  # the full address, in memory only (before any anonymisation); None if unknown
     derived: list[Entity] = field(default_factory=list)  # entities derived so far (PII may rewrite them)
+
+
+def validation_details(invalid: Failure) -> dict[str, Any]:
+    """The `error` object of a failed `Registry.validate` (its IgluError): ResolutionError or
+    ValidationError, with the reports that say why."""
+    return cast(IgluError, invalid.message)["error"]
 
 
 class Enrichment(Protocol):

@@ -8,12 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app import schemas
 from app.enrichments.base import EnrichmentConfig, Entity, EventContext, Outcome, Setup
 
-SCHEMA = "iglu:com.snowplowanalytics.snowplow/bot_detection/jsonschema/1-0-1"
-IAB = "iglu:com.iab.snowplow/spiders_and_robots/"
-ASN = "iglu:com.snowplowanalytics.snowplow/asn/"
-CLIENT_SIDE = "iglu:com.snowplowanalytics.snowplow/client_side_bot_detection/"
+SCHEMA = schemas.BOT_DETECTION
+# The entities it reads, of any version.
+IAB = schemas.any_version(schemas.SPIDERS_AND_ROBOTS)
+ASN = schemas.any_version(schemas.ASN)
+CLIENT_SIDE = schemas.any_version(schemas.CLIENT_SIDE_BOT_DETECTION)
 
 
 def _flagged(entities: list[Entity], prefix: str, flag: str) -> bool:

@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.badrows import EnrichmentFailure
+from app import schemas
+from app.badrows import input_data
 from app.cross_domain import CrossDomain, parse_sp, sp_parameter
-from app.enrichments.base import NOTHING, EnrichmentConfig, EventContext, Outcome, Setup
+from app.enrichments.base import NOTHING, EnrichmentConfig, EventContext, Outcome, Setup, validation_details
+from app.failures import Failure
 from app.iglu import Registry, SchemaKey
 
-SCHEMA = SchemaKey("com.snowplowanalytics.snowplow", "cross_navigation", "jsonschema", "1-0-0")
+SCHEMA = SchemaKey.of(schemas.CROSS_NAVIGATION)
 
 
 def context_data(link: CrossDomain) -> dict[str, Any]:
@@ -42,14 +44,14 @@ class CrossNavigation:
         query = event.get("page_urlquery")
         value = sp_parameter(query) if query and "_sp" in query else None
         link = parse_sp(value) if value is not None else None
-        if link is None or isinstance(link, EnrichmentFailure) or link == CrossDomain():
+        if link is None or isinstance(link, Failure) or link == CrossDomain():
             return NOTHING  # no link, or a malformed one the atomic mapping has already failed the event for
         data = context_data(link)
         invalid = self.registry.validate(SCHEMA, data) if self.registry is not None else None
         if invalid is not None:
-            reports = invalid["error"].get("dataReports") or [{"message": "invalid"}]
+            reports = validation_details(invalid).get("dataReports") or [{"message": "invalid"}]
             expectation = f"a cross_navigation context: {reports[0]['message']}"
-            return Outcome(failure=EnrichmentFailure.input_data("_sp", value, expectation))
+            return Outcome(failure=input_data("_sp", value, expectation))
         return Outcome(({"schema": SCHEMA.uri, "data": data},))
 
 

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.enrichments.base import NOTHING, EnrichmentConfig, EventContext, Outcome, Setup
-
-COOKIE_SCHEMA = "iglu:org.ietf/http_cookie/jsonschema/1-0-0"
-HEADER_SCHEMA = "iglu:org.ietf/http_header/jsonschema/1-0-0"
+from app.schemas import HTTP_COOKIE as COOKIE_SCHEMA
+from app.schemas import HTTP_HEADER as HEADER_SCHEMA
 
 
 @dataclass(frozen=True, slots=True)

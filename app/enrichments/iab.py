@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from app.enrichments.base import NOTHING, EnrichmentConfig, EventContext, Outcome, Setup
+from app.schemas import SPIDERS_AND_ROBOTS as SCHEMA
 
-SCHEMA = "iglu:com.iab.snowplow/spiders_and_robots/jsonschema/1-0-0"
 IMPACTS = {"0": "PAGE_IMPRESSIONS", "1": "AD_IMPRESSIONS", "2": "PAGE_AND_AD_IMPRESSIONS"}
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

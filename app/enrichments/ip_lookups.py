@@ -12,8 +12,8 @@ from typing import Any
 import maxminddb
 
 from app.enrichments.base import NOTHING, EnrichmentConfig, EventContext, Outcome, Setup
+from app.schemas import ASN as ASN_SCHEMA
 
-ASN_SCHEMA = "iglu:com.snowplowanalytics.snowplow/asn/jsonschema/1-0-0"
 Reader = Any  # maxminddb.Reader; the C extension's type when installed
 
 

@@ -13,9 +13,11 @@ from typing import Any, Literal
 
 import orjson
 
-from app.enrichments.base import Enrichment, EnrichmentConfig, EnrichmentConfigError, Setup
-from app.enrichments.registry import CONFIG_VENDORS, NOT_SUPPORTED, ORDER, REGISTRY
+from app.enrichments.base import Enrichment, EnrichmentConfig, EnrichmentConfigError, Setup, validation_details
+from app.enrichments.registry import NOT_SUPPORTED, ORDER, REGISTRY
+from app.failures import Failure
 from app.iglu import Registry, parse_self_describing
+from app.schemas import ENRICHMENT_CONFIG_VENDORS
 
 log = logging.getLogger(__name__)
 EXTRA_HINT = "pip install 'pycollector[enrichments]'"
@@ -28,10 +30,10 @@ def read_config(path: Path) -> tuple[EnrichmentConfig, dict[str, Any]]:
     except (OSError, orjson.JSONDecodeError) as error:
         raise EnrichmentConfigError(f"{path}: not a readable JSON file: {error}") from None
     parsed = parse_self_describing(document)
-    if isinstance(parsed, dict):
-        raise EnrichmentConfigError(f"{path}: not a self-describing JSON ({parsed['error']})")
-    key, data = parsed
-    if key.vendor not in CONFIG_VENDORS or not isinstance(data, dict):
+    if isinstance(parsed, Failure):
+        raise EnrichmentConfigError(f"{path}: not a self-describing JSON ({parsed.explain()})")
+    key, data = parsed.key, parsed.data
+    if key.vendor not in ENRICHMENT_CONFIG_VENDORS or not isinstance(data, dict):
         raise EnrichmentConfigError(f"{path}: {key.uri} is not a Snowplow enrichment configuration")
     parameters = data.get("parameters")
     config = EnrichmentConfig(
@@ -43,7 +45,7 @@ def read_config(path: Path) -> tuple[EnrichmentConfig, dict[str, Any]]:
 def validate(config: EnrichmentConfig, data: dict[str, Any], registry: Registry) -> None:
     invalid = registry.validate(config.key, data)
     if invalid is not None:
-        reason = invalid["error"]
+        reason = validation_details(invalid)
         details = reason.get("dataReports") or reason.get("schemaIssues") or reason.get("lookupHistory") or reason
         raise EnrichmentConfigError(
             f"{config.path}: invalid against {config.key.uri}: {orjson.dumps(details).decode()}"

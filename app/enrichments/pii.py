@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.badrows import EnrichmentFailure
-from app.enrichments.base import NOTHING, EnrichmentConfig, EventContext, Outcome, Setup
+from app.badrows import input_data
+from app.enrichments.base import NOTHING, EnrichmentConfig, EventContext, Outcome, Setup, validation_details
+from app.failures import Failure
 from app.enrichments.json_path import JsonPathError, Step, compile_path, rewrite
 from app.iglu import Registry, SchemaKey, parse_self_describing
 
@@ -71,16 +72,17 @@ class Pii:
         for json_field in self.json_fields:
             for entity in self._entities(event, context, json_field.field):
                 parsed = parse_self_describing(entity)
-                if isinstance(parsed, dict) or not json_field.matches(parsed[0]):
+                if isinstance(parsed, Failure) or not json_field.matches(parsed.key):
                     continue
-                if rewrite(parsed[1], json_field.path, self.pseudonymise) and self.registry is not None:
-                    invalid = self.registry.validate(parsed[0], parsed[1])
+                if rewrite(parsed.data, json_field.path, self.pseudonymise) and self.registry is not None:
+                    invalid = self.registry.validate(parsed.key, parsed.data)
                     if invalid is not None:
+                        why = str(validation_details(invalid))[:150]
                         return Outcome(
-                            failure=EnrichmentFailure.input_data(
+                            failure=input_data(
                                 json_field.field,
-                                parsed[0].uri,
-                                f"the pseudonymised entity to stay valid against its schema: {str(invalid.get('error'))[:150]}",
+                                parsed.key.uri,
+                                f"the pseudonymised entity to stay valid against its schema: {why}",
                             )
                         )
         return NOTHING

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import cast
 
 from app.enrichments.base import Enrichment, EnrichmentConfig, Setup
+from app.iglu import SchemaKey
+from app.schemas import ENRICHMENT_CONFIGS
 
 Builder = Callable[[EnrichmentConfig, Setup], Enrichment]
 
@@ -25,20 +27,24 @@ class Supported:
 # In run order, as Enrich runs them: IP lookups before IP anonymisation, the enrichments that read
 # the page and referer next, the header and cookie extractors, the bot signals (which read what the
 # others derived), and PII pseudonymisation last, over everything the others wrote.
+BUILDERS = {
+    "ip_lookups": "ip_lookups:build",
+    "asn_lookups": "asn_lookups:build",
+    "anon_ip": "anon_ip:build",
+    "ua_parser_config": "ua_parser:build",
+    "referer_parser": "referer_parser:build",
+    "campaign_attribution": "campaign_attribution:build",
+    "cross_navigation_config": "cross_navigation:build",
+    "cookie_extractor_config": "header_extractors:build_cookies",
+    "http_header_extractor_config": "header_extractors:build_headers",
+    "event_fingerprint_config": "event_fingerprint:build",
+    "iab_spiders_and_robots_enrichment": "iab:build",
+    "bot_detection_enrichment_config": "bot_detection:build",
+    "pii_enrichment_config": "pii:build",
+}
+# The config model each reads is that of its config schema in app/schemas.py.
 REGISTRY: dict[str, Supported] = {
-    "ip_lookups": Supported("2", "ip_lookups:build"),
-    "asn_lookups": Supported("1", "asn_lookups:build"),
-    "anon_ip": Supported("1", "anon_ip:build"),
-    "ua_parser_config": Supported("1", "ua_parser:build"),
-    "referer_parser": Supported("2", "referer_parser:build"),
-    "campaign_attribution": Supported("1", "campaign_attribution:build"),
-    "cross_navigation_config": Supported("1", "cross_navigation:build"),
-    "cookie_extractor_config": Supported("1", "header_extractors:build_cookies"),
-    "http_header_extractor_config": Supported("1", "header_extractors:build_headers"),
-    "event_fingerprint_config": Supported("1", "event_fingerprint:build"),
-    "iab_spiders_and_robots_enrichment": Supported("1", "iab:build"),
-    "bot_detection_enrichment_config": Supported("1", "bot_detection:build"),
-    "pii_enrichment_config": Supported("2", "pii:build"),
+    name: Supported(SchemaKey.of(ENRICHMENT_CONFIGS[name]).model, builder) for name, builder in BUILDERS.items()
 }
 ORDER = {name: position for position, name in enumerate(REGISTRY)}
 # Enrich's other enrichments: named in the start-up error so that it says "not supported", not "unknown".
@@ -53,4 +59,3 @@ NOT_SUPPORTED = frozenset(
         "user_agent_utils_config",
     }
 )
-CONFIG_VENDORS = frozenset({"com.snowplowanalytics.snowplow", "com.snowplowanalytics.snowplow.enrichments"})

@@ -11,8 +11,8 @@ import ua_parser
 from ua_parser import loaders
 
 from app.enrichments.base import NOTHING, EnrichmentConfig, Entity, EventContext, Outcome, Setup
+from app.schemas import UA_PARSER_CONTEXT as SCHEMA
 
-SCHEMA = "iglu:com.snowplowanalytics.snowplow/ua_parser_context/jsonschema/1-0-0"
 CACHE_SIZE = 10_000  # distinct user agents remembered; the busiest stay
 
 

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    data: bytes  # one output line, without its newline
-    id: str  # de-duplication id: the event id, or a bad row's own id
-    key: str  # partition key: keeps one user's events in order on one partition
+from app.record import Record as Record  # what a sink writes; defined with the data it comes from
 
 
 class Refused(OSError):

@@ -32,6 +32,20 @@ class _OpenFile:
     inode: tuple[int, int]
 
 
+@dataclass(frozen=True, slots=True)
+class FileSettings:
+    """What the file sink reads of the settings (the same names)."""
+
+    data_dir: Path
+    file_rotate_bytes: int
+    file_rotate_seconds: float
+
+
+def build(settings: FileSettings, output: str) -> FileSink:
+    """The sink of one output (good or bad): its own folder under data_dir."""
+    return FileSink(settings.data_dir / output, settings.file_rotate_bytes, settings.file_rotate_seconds)
+
+
 class FileSink:
     name = "file"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import logging
 import time
+from dataclasses import dataclass
 
 import httpx
 
@@ -17,6 +18,22 @@ from app.sinks.base import Record, Refused
 log = logging.getLogger(__name__)
 RETRIED_STATUSES = frozenset({408, 429})
 PROBE_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """What the http sink reads of the settings (the same names)."""
+
+    http_good_url: str
+    http_bad_url: str
+    sink_timeout_seconds: float
+    http_attempts: int
+    http_backoff_seconds: float
+
+
+def build(settings: HttpSettings, output: str) -> HttpSink:
+    url = settings.http_good_url if output == "good" else settings.http_bad_url
+    return HttpSink(url, settings.sink_timeout_seconds, settings.http_attempts, settings.http_backoff_seconds)
 
 
 class HttpSink:

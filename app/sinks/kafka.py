@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
@@ -16,6 +17,24 @@ from app.sinks.base import Record
 
 log = logging.getLogger(__name__)
 HEALTH_PROBE_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaSettings:
+    """What the kafka sink reads of the settings (the same names)."""
+
+    kafka_bootstrap_servers: str
+    kafka_good_topic: str
+    kafka_bad_topic: str
+    kafka_producer_settings: dict[str, str]
+    sink_timeout_seconds: float
+
+
+def build(settings: KafkaSettings, output: str) -> KafkaSink:
+    topic = settings.kafka_good_topic if output == "good" else settings.kafka_bad_topic
+    return KafkaSink(
+        settings.kafka_bootstrap_servers, topic, settings.kafka_producer_settings, settings.sink_timeout_seconds
+    )
 
 
 class KafkaSink:

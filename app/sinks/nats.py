@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from dataclasses import dataclass
 
 import nats
 from nats.aio.client import Client
@@ -23,6 +24,28 @@ from app.sinks.base import Record
 
 log = logging.getLogger(__name__)
 RECONNECT_WAIT_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class NatsSettings:
+    """What the nats sink reads of the settings (the same names)."""
+
+    nats_url: str
+    nats_good_subject: str
+    nats_bad_subject: str
+    nats_stream: str | None
+    sink_timeout_seconds: float
+
+
+def build(settings: NatsSettings, output: str) -> NatsSink:
+    return NatsSink(
+        settings.nats_url,
+        settings.nats_good_subject if output == "good" else settings.nats_bad_subject,
+        output,
+        stream=settings.nats_stream,
+        stream_subjects=[settings.nats_good_subject, settings.nats_bad_subject],
+        ack_timeout_s=settings.sink_timeout_seconds,
+    )
 
 
 class NatsSink:

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from app.sinks.base import Record
+
+
+@dataclass(frozen=True, slots=True)
+class StdoutSettings:
+    """The stdout sink has no settings of its own."""
+
+
+def build(settings: StdoutSettings, output: str) -> StdoutSink:
+    return StdoutSink()
 
 
 class StdoutSink:

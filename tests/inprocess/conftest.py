@@ -52,6 +52,54 @@ class Service:
     client: httpx.AsyncClient
     good: MemorySink
     bad: MemorySink
+    app: Any  # the ASGI app itself, for what an HTTP client cannot do (hang up mid-body)
+
+
+@dataclass
+class Answer:
+    status: int | None  # None: nothing was sent
+    headers: dict[str, str]
+    body: bytes
+    received: int  # how many times the app asked for more of the request
+
+
+async def call_asgi(
+    app: Any, method: str, path: str, query: bytes = b"", headers: Any = (), chunks: Any = (b"",), hang_up: bool = False
+) -> Answer:
+    """One request straight into the ASGI app, as uvicorn hands it over: raw_path without the query,
+    the body in `chunks`, then (with hang_up) a disconnect instead of the body's end."""
+    messages: list[dict[str, Any]] = [{"type": "http.request", "body": chunk, "more_body": True} for chunk in chunks]
+    if not hang_up:
+        del messages[-1]["more_body"]  # the last part: more_body is left out, as it may be (False by default)
+    arriving = iter(messages)
+    received = 0
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        received += 1
+        return next(arriving, {"type": "http.disconnect"})
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "headers": [(name.lower().encode(), value.encode()) for name, value in headers],
+        "client": (PEER, 50000),
+    }
+    await app(scope, receive, send)
+    start = next((message for message in sent if message["type"] == "http.response.start"), None)
+    return Answer(
+        status=start["status"] if start else None,
+        headers={name.decode(): value.decode() for name, value in start["headers"]} if start else {},
+        body=b"".join(message.get("body", b"") for message in sent if message["type"] == "http.response.body"),
+        received=received,
+    )
 
 
 @asynccontextmanager
@@ -62,7 +110,7 @@ async def running(data_dir: Path, **settings: Any) -> AsyncIterator[Service]:
     async with LifespanManager(app) as started:
         transport = httpx.ASGITransport(app=started.app, client=(PEER, 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://collector.test") as client:
-            yield Service(client, good, bad)
+            yield Service(client, good, bad, app)
 
 
 @pytest.fixture(scope="session")

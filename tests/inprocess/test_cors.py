@@ -28,6 +28,7 @@ async def test_preflight_allows_the_tracker_headers_and_records_nothing(service,
     ("origin", "allow_origin", "vary"),
     [
         ("https://shop.example", "https://shop.example", "Origin"),
+        ("https://shop.example https://cdn.example", "https://shop.example", "Origin"),
         ("null", "*", None),
         (None, "*", None),
     ],

@@ -13,6 +13,7 @@ async def test_redirects_are_off_unless_enabled(service):
     response = await service.client.get("/r/tp2", params={"u": "https://shop.example/"})
 
     assert response.status_code == 404
+    assert "redirects disabled" in response.text
     assert service.good.records == []
 
 

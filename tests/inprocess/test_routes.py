@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+
 import orjson
 import pytest
 
-from tests.inprocess.conftest import Service
+from tests.inprocess.conftest import Service, call_asgi
 from tests.integration.http_support import JSON, PIXEL_PATHS, TP2, page_view, payload_data
 
 pytestmark = pytest.mark.anyio
 
 GIF_43_BYTES = bytes.fromhex("47494638396101000100f00000ffffff00000021f90405000000002c00000000010001000002024401003b")
 NO_CACHE = "no-cache, no-store, must-revalidate"
+JSON_HEADER = ("Content-Type", "application/json")
 
 
 def tp2_body(*events: dict[str, str]) -> bytes:
@@ -93,6 +96,14 @@ async def test_the_service_routes_answer(service, path, status, body):
     assert (response.status_code, response.text) == (status, body)
 
 
+async def test_the_docs_page_describes_the_service_routes(service):
+    page = await service.client.get("/docs")
+    described = (await service.client.get("/openapi.json")).json()
+
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert {"/health", "/sink-health", "/metrics", "/robots.txt"} <= set(described["paths"])
+
+
 async def test_sink_health_is_503_while_a_sink_refuses_writes(service):
     service.good.failing = True
 
@@ -140,3 +151,58 @@ async def test_an_invalid_event_becomes_a_bad_row_and_the_tracker_still_gets_its
     assert service.good.records == []
     [row] = service.bad.lines()
     assert row["schema"].startswith("iglu:com.snowplowanalytics.snowplow.badrows/")
+    assert row["data"]["payload"]["raw"]["hostname"] == "collector.test"  # from the Host header
+
+
+async def test_a_client_that_hangs_up_mid_body_gets_no_answer_and_nothing_is_recorded(service):
+    """What uvicorn hands the app when the connection drops before the body is complete."""
+    answer = await call_asgi(
+        service.app, "POST", TP2, headers=[JSON_HEADER], chunks=[tp2_body(page_view())[:20]], hang_up=True
+    )
+
+    assert answer.status is None
+    assert service.good.records == service.bad.records == []
+
+
+KNOWN_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+
+
+async def test_repeated_cookie_headers_are_read_as_one_cookie_list(service):
+    """HTTP/2 sends each cookie as its own header; they join with '; ', not ', '."""
+    headers = [("Cookie", f"sp={KNOWN_ID}"), ("Cookie", "a=1")]
+    answer = await call_asgi(service.app, "GET", "/i", query=b"e=pv&p=web&tv=t", headers=headers)
+
+    assert answer.headers["set-cookie"].startswith(f"sp={KNOWN_ID};")
+    assert [event["network_userid"] for event in service.good.lines()] == [KNOWN_ID]
+
+
+async def test_repeated_forwarding_headers_are_read_as_one_hop_list(configured):
+    service = await configured(trusted_proxies=["203.0.113.0/24", "10.0.0.0/8"])
+    headers = [("X-Forwarded-For", "198.51.100.1"), ("X-Forwarded-For", "10.0.0.5")]
+    await call_asgi(service.app, "GET", "/i", query=b"e=pv&p=web&tv=t", headers=headers)
+
+    assert [event["user_ipaddress"] for event in service.good.lines()] == ["198.51.100.1"]
+
+
+async def test_head_on_the_pixel_sends_its_length_but_no_bytes(service):
+    answer = await call_asgi(service.app, "HEAD", "/i", query=b"e=pv&p=web&tv=t")
+
+    assert (answer.status, answer.headers["content-length"], answer.body) == (200, str(len(GIF_43_BYTES)), b"")
+
+
+async def test_with_a_remote_registry_events_are_collected_off_the_event_loop(service, monkeypatch):
+    """A lookup over the network may block: it must not stall every other request."""
+    pipeline = service.app.pipeline
+    collect, threads = pipeline.collect, []
+
+    def collect_noting_the_thread(request):
+        threads.append(threading.current_thread())
+        return collect(request)
+
+    monkeypatch.setattr(pipeline, "may_block", True)
+    monkeypatch.setattr(pipeline, "collect", collect_noting_the_thread)
+    response = await service.client.get("/i", params=page_view())
+
+    assert response.status_code == 200
+    assert len(service.good.records) == 1
+    assert threads and threads[0] is not threading.main_thread()

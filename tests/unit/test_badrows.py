@@ -9,11 +9,11 @@ import fastjsonschema
 import orjson
 import pytest
 
-from app.badrows import EnrichmentFailure
+from app.badrows import enrichment_error, from_enrichment, input_data
 from app.config import Settings
 from app.identity import Identity
 from app.iglu import Registry, SchemaKey
-from app.pipeline import Pipeline
+from app.wiring import build_pipeline
 
 BADROWS = "com.snowplowanalytics.snowplow.badrows"
 TRACKER_PROTOCOL = f"iglu:{BADROWS}/tracker_protocol_violations/jsonschema/1-0-1"
@@ -26,18 +26,20 @@ PAGE_VIEW = {"e": "pv", "p": "web", "tv": "js-3.0.0"}
 GET_PAGE_VIEW = "e=pv&p=web&tv=js-3.0.0"
 KNOWN_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 IDENTIFYING = {
+    "User-Agent": "UA/1.0",
+    "Referer": "https://shop.example/",
     "Cookie": f"sp={KNOWN_ID}",
     "X-Forwarded-For": "198.51.100.7",
     "X-Real-IP": "198.51.100.8",
     "Forwarded": "for=198.51.100.9",
 }
-IDENTIFYING_NAMES = {name.lower() for name in IDENTIFYING}
+IDENTIFYING_NAMES = {"cookie", "x-forwarded-for", "x-real-ip", "forwarded"}
 IDENTITY = Identity(anonymous=False, ip="203.0.113.9", network_userid=KNOWN_ID, set_cookie=None)
 
 
 @pytest.fixture(scope="module")
 def pipeline(registry):
-    return Pipeline(Settings(max_payload_bytes=20_000, drop_payload_bytes=40_000), registry, "file")
+    return build_pipeline(Settings(max_payload_bytes=20_000, drop_payload_bytes=40_000), registry, "file")
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +118,8 @@ def test_payload_problems_make_one_tracker_protocol_violation(bad_rows, body, co
     assert data["failure"]["version"] == "tp2"
     assert data["payload"]["contentType"] == content_type
     assert data["payload"]["querystring"] == [{"name": "aid", "value": "shop"}]
+    assert data["payload"]["encoding"] == "UTF-8"
+    assert data["payload"]["collector"].startswith("pycollector-")
     assert data["processor"]["artifact"] == "pycollector"
 
 
@@ -175,6 +179,8 @@ def test_atomic_field_errors_make_a_schema_violation(bad_rows, query, field, key
     [report] = message["error"]["dataReports"]
     assert (report["path"], report["keyword"]) == (field, keyword)
     assert data["payload"]["raw"]["parameters"][0] == {"name": "e", "value": "pv"}
+    assert data["payload"]["raw"]["version"] == "tp1"  # a GET
+    assert data["payload"]["raw"]["encoding"] == "UTF-8"
     assert data["payload"]["enriched"]["event"] == "page_view"
 
 
@@ -276,8 +282,8 @@ def test_enrichment_failure_makes_a_valid_enrichment_failures_row(bad_rows, url,
 def test_enrichment_failures_name_the_enrichment_and_keep_within_the_caps(pipeline, official, make_request):
     config = "iglu:com.snowplowanalytics.snowplow.enrichments/cross_navigation_config/jsonschema/1-0-0"
     failures = [
-        EnrichmentFailure.input_data("f" * 100, "v", "e" * 300, (config, "cross-navigation")),
-        EnrichmentFailure.simple("x" * 600, (config, "i" * 300)),
+        from_enrichment(input_data("f" * 100, "v", "e" * 300), (config, "cross-navigation")),
+        from_enrichment(enrichment_error("x" * 600), (config, "i" * 300)),
     ]
     request = make_request("GET", query=GET_PAGE_VIEW)
     row = pipeline.badrows.enrichment_failures(request, IDENTITY, PAGE_VIEW, {"event": "page_view"}, failures, 0)
@@ -328,12 +334,16 @@ def test_bad_rows_name_the_client(bad_rows, method, request_, schema, where):
     assert collector_payload["ipAddress"] == "198.51.100.7"  # from X-Forwarded-For via the trusted peer
     assert collector_payload.get("networkUserId", collector_payload.get("userId")) == KNOWN_ID
     assert "x-forwarded-for" in header_names(collector_payload)
-    assert "cookie" not in header_names(collector_payload)  # the cookie never: its id is there already
+    assert "cookie" not in header_names(collector_payload)
+    assert (collector_payload["useragent"], collector_payload["refererUri"]) == (
+        "UA/1.0",
+        "https://shop.example/",
+    )  # the cookie never: its id is there already
 
 
 def collect_with(registry, official, make_request, settings: Settings, method: str, request_: dict) -> list[dict]:
     """Bad rows from a pipeline with these settings, each checked against its official schema."""
-    collected = Pipeline(settings, registry, "file").collect(make_request(method, **request_))
+    collected = build_pipeline(settings, registry, "file").collect(make_request(method, **request_))
     rows = [orjson.loads(record.data) for record in collected.bad]
     for row in rows:
         official[row["schema"]](row["data"])
@@ -376,20 +386,36 @@ def test_with_ip_anonymisation_bad_rows_mask_the_ip_parameter_and_drop_forwardin
 
 
 @pytest.mark.parametrize(
-    ("method", "request_", "actual"),
+    ("method", "request_", "actual", "kept"),
     [
-        ("POST", {"body": b"x" * 25_000, "headers": {"Content-Type": "application/json"}}, 25_000),
-        ("GET", {"query": "e=pv&aid=" + "a" * 30_000}, 30_009),
+        (
+            "POST",
+            {"body": b"x" * 25_000, "headers": {"Content-Type": "application/json"}, "query": "aid=shop"},
+            25_008,  # the query string counts too
+            "POST /com.snowplowanalytics.snowplow/tp2?aid=shop\n" + "x" * 1950,
+        ),
+        ("GET", {"query": "e=pv&aid=" + "a" * 30_000}, 30_009, "GET /i?e=pv&aid=" + "a" * 1991 + "\n"),
+        (
+            "POST",
+            {"body": b"x" * 20_000, "headers": {"Content-Type": "application/json"}, "query": "aid=" + "a" * 2100},
+            22_104,
+            "POST /com.snowplowanalytics.snowplow/tp2?aid=" + "a" * 1996 + "\n",  # no room left for the body
+        ),
+        (
+            "POST",
+            {"body": b"\xff" * 25_000, "headers": {"Content-Type": "application/json"}},
+            25_000,
+            "POST /com.snowplowanalytics.snowplow/tp2?\n" + "\ufffd" * 1958,
+        ),
     ],
-    ids=["post-body", "get-query"],
+    ids=["post-body", "get-query", "post-long-query", "post-not-utf8"],
 )
-def test_oversized_payload_makes_a_size_violation(bad_rows, method, request_, actual):
+def test_oversized_payload_makes_a_size_violation(bad_rows, method, request_, actual, kept):
     data = one_bad_row(bad_rows(method, **request_), SIZE_VIOLATION)
     assert data["failure"]["maximumAllowedSizeBytes"] == 20_000
     assert data["failure"]["actualSizeBytes"] == actual
     assert "20000" in data["failure"]["expectation"]
-    assert data["payload"].startswith(method)
-    assert len(data["payload"]) <= 2_100  # about a tenth of the limit is kept, not the payload
+    assert data["payload"] == kept  # a tenth of the limit (2000 characters of query, or in all), not the payload
 
 
 def test_payload_at_the_limit_is_not_a_size_violation(bad_rows, payload):
@@ -409,3 +435,19 @@ def test_a_pipeline_bug_keeps_the_request_whole_as_a_generic_error(bad_rows, pip
     row = one_bad_row(post(bad_rows, body, query="aid=shop"), GENERIC_ERROR)
     assert row["failure"]["errors"] == ["RuntimeError: a bug"]
     assert row["payload"] == "POST /com.snowplowanalytics.snowplow/tp2?aid=shop\n" + body.decode()
+
+
+def test_a_pipeline_bug_keeps_a_body_that_is_not_utf8_with_replacement_characters(bad_rows, pipeline, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(pipeline.protocol, "parse", broken)
+    row = one_bad_row(post(bad_rows, b"\xff{}"), GENERIC_ERROR)
+    assert row["payload"] == "POST /com.snowplowanalytics.snowplow/tp2?\n\ufffd{}"
+
+
+def test_a_long_collector_name_is_cut_to_the_schema_cap(registry, official, make_request):
+    settings = Settings(name="c" * 24)
+    [row] = collect_with(registry, official, make_request, settings, "POST", {"body": b"{", "headers": {}})
+    collector = row["data"]["payload"]["collector"]  # name-version-sink, longer than the schema's 32
+    assert collector.startswith("c" * 24 + "-") and len(collector) == 32

@@ -10,8 +10,9 @@ import orjson
 import pytest
 
 from app.clock import iso_from_ms as iso
-from app.enrich import Enricher
+from app.enrich import Enricher, exceeds_depth
 from app.identity import Identity
+from app.iglu import Registry
 from app.privacy import IpMask
 
 BASE = {"e": "pv", "p": "web", "tv": "js-3.0.0"}
@@ -38,7 +39,7 @@ SESSION = {
 
 @pytest.fixture(scope="module")
 def enricher(registry):
-    return Enricher(registry, "pycollector", "file", IpMask(0, 0))
+    return Enricher(registry, "pycollector-0.1.0-file", "pycollector-0.1.0", IpMask(0, 0))
 
 
 @pytest.fixture
@@ -144,6 +145,7 @@ def b64(text: str, urlsafe: bool = False, padded: bool = True) -> str:
         ({"stm": "0"}, {"dvce_sent_tstamp": "1970-01-01T00:00:00.000Z"}),
         ({"ttm": "-1"}, {"true_tstamp": "1969-12-31T23:59:59.999Z"}),
         ({"dtm": "253402300799999"}, {"dvce_created_tstamp": "9999-12-31T23:59:59.999Z"}),
+        ({"ttm": "-62135596800000"}, {"true_tstamp": "0001-01-01T00:00:00.000Z"}),
         ({"res": "1920x1080"}, {"dvce_screenwidth": 1920, "dvce_screenheight": 1080}),
         ({"vp": "1280x0"}, {"br_viewwidth": 1280, "br_viewheight": 0}),
         ({"res": "2147483647x2147483647"}, {"dvce_screenwidth": 2**31 - 1, "dvce_screenheight": 2**31 - 1}),
@@ -192,6 +194,7 @@ def b64(text: str, urlsafe: bool = False, padded: bool = True) -> str:
             {"os_timezone": "Europe/Paris", "page_title": "Tab    here", "user_fingerprint": "123"},
         ),
         ({"page": "line\r\nbreak\x00"}, {"page_title": "linebreak"}),
+        ({"page": "two words\x01"}, {"page_title": "two words"}),
         ({"aid": "\x01\x02", "page": "\x7f"}, {"app_id": "missing", "page_title": "missing"}),
         ({"se_va": "1.5", "ev_va": "null"}, {"se_value": "missing"}),
         ({"cv": "custom-collector"}, {"v_collector": "custom-collector"}),
@@ -210,6 +213,11 @@ def test_parameter_conversion(enrich, params, expected):
 )
 def test_null_number_is_absent(enrich, param, field, value):
     assert field not in good(enrich({param: value}))
+
+
+@pytest.mark.parametrize("code", ["web", "mob", "pc", "srv", "app", "tv", "cnsl", "iot", "headset"])
+def test_every_platform_code(enrich, code):
+    assert good(enrich({"p": code}))["platform"] == code
 
 
 @pytest.mark.parametrize(
@@ -279,6 +287,25 @@ def test_invalid_value_is_an_atomic_parse_error(enrich, param, value, field):
 
 
 @pytest.mark.parametrize(
+    ("param", "value", "says"),
+    [
+        ("vid", "x", "not a 32-bit integer"),
+        ("se_va", "x", "not a decimal number as java.math.BigDecimal reads it"),
+        ("se_va", "Infinity", "not a decimal number as java.math.BigDecimal reads it"),  # BigDecimal has no infinity
+        ("cookie", "x", "not 0 or 1"),
+        ("sid", "x", "not a UUID"),
+        ("dtm", "x", "not epoch milliseconds between years 1 and 9999"),
+        ("p", "x", "not a platform code (app, cnsl, headset, iot, mob, pc, srv, tv, web)"),
+        ("e", "x", "not an event type (pv, pp, se, ev, ue, tr, ti)"),
+        ("res", "x", "not WIDTHxHEIGHT in whole pixels"),
+    ],
+)
+def test_a_parse_error_says_what_was_expected(enrich, param, value, says):
+    [report] = atomic_reports(enrich({param: value}))
+    assert report["message"].endswith(f": {says}")
+
+
+@pytest.mark.parametrize(
     ("param", "fields"),
     [
         ("vid", ["domain_sessionidx"]),
@@ -303,7 +330,7 @@ def test_event_without_event_type_fails(enrich, params):
     base = {k: v for k, v in BASE.items() if k != "e"}
     [report] = atomic_reports(enrich(params, base=base))
     assert report["path"] == "event"
-    assert "missing" in report["message"]
+    assert report["message"] == "cannot convert parameter e to event: missing: every event needs an event type"
 
 
 # --- atomic lengths ---------------------------------------------------------------------------
@@ -416,6 +443,8 @@ def test_useragent_and_page_url_from_params_or_headers(enrich, params, headers, 
         ("http://example.com:8080/p", ("http", "example.com", 8080, "/p", None, None)),
         ("https://[2001:db8::1]:8443/", ("https", "[2001:db8::1]", 8443, "/", None, None)),
         ("ftp://files.example.com/f", ("ftp", "files.example.com", 80, "/f", None, None)),
+        ("http://example.com:99999/p", ("http", "example.com", 99999, "/p", None, None)),  # java.net.URI: any port
+        ("http://[::1/p", (None, None, None, None, None, None)),  # unparsable: no parts (an enrichment failure)
     ],
 )
 @pytest.mark.parametrize(("param", "prefix"), [("url", "page_url"), ("refr", "refr_url")])
@@ -483,6 +512,12 @@ UNSTRUCT = orjson.dumps(
     ("params", "expected"),
     [
         ({"e": "pv"}, ("page_view", "com.snowplowanalytics.snowplow", "page_view", "jsonschema", "1-0-0")),
+        ({"e": "pp"}, ("page_ping", "com.snowplowanalytics.snowplow", "page_ping", "jsonschema", "1-0-0")),
+        ({"e": "tr"}, ("transaction", "com.snowplowanalytics.snowplow", "transaction", "jsonschema", "1-0-0")),
+        (
+            {"e": "ti"},
+            ("transaction_item", "com.snowplowanalytics.snowplow", "transaction_item", "jsonschema", "1-0-0"),
+        ),
         ({"e": "se"}, ("struct", "com.google.analytics", "event", "jsonschema", "1-0-0")),
         ({"e": "ev"}, ("struct", "com.google.analytics", "event", "jsonschema", "1-0-0")),
         (
@@ -494,7 +529,7 @@ UNSTRUCT = orjson.dumps(
             ("unstruct", "com.snowplowanalytics.snowplow", "link_click", "jsonschema", "1-0-1"),
         ),
     ],
-    ids=["pv", "se", "legacy-ev", "ue-plain", "ue-base64"],
+    ids=["pv", "pp", "tr", "ti", "se", "legacy-ev", "ue-plain", "ue-base64"],
 )
 def test_event_schema_fields(enrich, params, expected):
     event = good(enrich(params))
@@ -510,7 +545,9 @@ def test_unstruct_event_is_kept_as_self_describing_json(enrich):
 
 @pytest.mark.parametrize("params", [{"e": "ue"}, {"e": "ue", "ue_pr": "", "ue_px": ""}], ids=["absent", "empty"])
 def test_unstruct_without_its_event_fails(enrich, params):
-    failure = only_failure(enrich(params))
+    enriched = enrich(params)
+    assert "event_format" not in enriched.event  # no schema fields for an event that is not there
+    failure = only_failure(enriched)
     assert failure["field"] == "ue_pr"
     assert "e=ue" in failure["error"] and "ue_px" in failure["error"]
 
@@ -591,6 +628,7 @@ def test_unknown_schema_is_a_resolution_error(enrich):
     [
         ({"cx": b64("{not json")}, "cx", "{not json"),
         ({"co": "[1, 2"}, "co", "[1, 2"),
+        ({"cx": base64.b64encode(b"\xff{").decode()}, "cx", "\ufffd{"),
         ({"e": "ue", "ue_px": b64("nope")}, "ue_px", "nope"),
         ({"e": "ue", "ue_pr": "{"}, "ue_pr", "{"),
     ],
@@ -623,3 +661,70 @@ def test_not_json_is_a_not_json_message(enrich, params, field, value):
 def test_contexts_that_are_not_contexts(enrich, value, expected):
     failure = only_failure(enrich({"co": value}))
     assert {key: failure[key] for key in expected} == expected
+
+
+def test_an_unstruct_event_outside_its_wrapper_fails_naming_the_wrapper(enrich):
+    failure = only_failure(enrich({"e": "ue", "ue_pr": orjson.dumps(LINK_CLICK).decode()}))
+    assert failure["schemaKey"] == LINK_CLICK["schema"]
+    assert failure["schemaCriterion"] == "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-*-*"
+
+
+@pytest.mark.parametrize(
+    ("text", "deeper_than_2"),
+    [
+        ('{"a": {}}', False),
+        ('{"a": {"b": {}}}', True),
+        ("[[[]]]", True),
+        ('[1, {"a": [2]}]', True),
+        ("[{}, {}, {}]", False),
+        ('{"a": "{{{{"}', False),
+        ('{"a": [], "b": {"c": []}}', True),
+    ],
+)
+def test_exceeds_depth(text, deeper_than_2):
+    assert exceeds_depth(text, orjson.loads(text), 2) is deeper_than_2
+
+
+def test_contexts_nested_too_deep_fail_naming_the_parameter(registry, make_request):
+    enricher = Enricher(registry, "pycollector", "file", IpMask(0, 0), max_json_depth=3)
+    co = context(entity())  # contexts → data array → entity → its data: 4 levels
+    enriched = enricher.enrich({**BASE, "co": co}, SEEN, make_request("GET"), ETL_MS)
+    assert only_failure(enriched) == {"field": "co", "value": co, "error": "JSON nested deeper than 3 levels"}
+
+
+def test_more_entities_than_the_limit_fail_as_a_whole(registry, make_request):
+    enricher = Enricher(registry, "pycollector", "file", IpMask(0, 0), max_entities=1)
+    enriched = enricher.enrich({**BASE, "co": context(entity(), entity())}, SEEN, make_request("GET"), ETL_MS)
+    assert only_failure(enriched) == {
+        "field": "contexts",
+        "value": None,
+        "error": "2 entities, more than the limit of 1",
+    }
+    assert "contexts" not in enriched.event
+
+
+def test_a_schemas_folder_without_atomic_fails_at_start(tmp_path):
+    with pytest.raises(RuntimeError, match="atomic"):
+        Enricher(Registry(tmp_path), "pycollector", "file", IpMask(0, 0))
+
+
+def test_json_nested_too_deep_keeps_the_first_1000_characters(registry, make_request):
+    enricher = Enricher(registry, "pycollector", "file", IpMask(0, 0), max_json_depth=3)
+    co = '{"a":' * 5 + '"' + "x" * 1200 + '"' + "}" * 5
+    enriched = enricher.enrich({**BASE, "co": co}, SEEN, make_request("GET"), ETL_MS)
+    assert only_failure(enriched)["value"] == co[:1000]
+
+
+def test_an_unstruct_wrapper_holding_no_self_describing_event_fails_once(enrich):
+    inner = {"schema": "not-an-iglu-uri", "data": {}}
+    wrapper = {"schema": "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0", "data": inner}
+    enriched = enrich({"e": "ue", "ue_pr": orjson.dumps(wrapper).decode()})
+    [report] = only_failure(enriched)["error"]["dataReports"]  # the wrapper's own schema asks for an Iglu URI
+    assert (report["path"], report["keyword"]) == ("$.schema", "pattern")
+    assert "unstruct_event" not in enriched.event
+
+
+def test_as_many_entities_as_the_limit_are_taken(registry, make_request):
+    enricher = Enricher(registry, "pycollector", "file", IpMask(0, 0), max_entities=2)
+    enriched = enricher.enrich({**BASE, "co": context(entity(), entity())}, SEEN, make_request("GET"), ETL_MS)
+    assert good(enriched)["contexts"]["data"] == [entity(), entity()]

@@ -25,6 +25,7 @@ from app.config import Settings
 from app.formats import FIELDS
 from app.iglu import Registry, SchemaKey
 from app.pipeline import Pipeline
+from app.wiring import build_pipeline
 
 PV = {"e": "pv", "p": "web", "tv": "js-3.0.0"}
 SE = {"e": "se", "p": "web", "tv": "js-3.0.0", "se_ca": "c", "se_ac": "a"}
@@ -409,7 +410,7 @@ def _long_fraction(params: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def pipelines(registry) -> dict[str, Pipeline]:
-    return {fmt: Pipeline(Settings(output_format=fmt), registry, "file") for fmt in ("tsv", "json")}
+    return {fmt: build_pipeline(Settings(output_format=fmt), registry, "file") for fmt in ("tsv", "json")}
 
 
 @pytest.fixture(scope="module")
@@ -511,7 +512,7 @@ def test_refused_as_enrich_refuses(collect, official, params, row_type, says, so
     ],
 )
 def test_atomic_fields_limits(registry, make_request, limits, params, too_long):
-    pipeline = Pipeline(Settings(atomic_fields_limits=limits), registry, "file")
+    pipeline = build_pipeline(Settings(atomic_fields_limits=limits), registry, "file")
     collected = pipeline.collect(make_request("GET", query=urlencode(params)))
     if too_long is None:
         assert collected.bad == [] and len(collected.good) == 1

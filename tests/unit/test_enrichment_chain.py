@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from app.config import Settings
 from app.enrich import Enricher
 from app.enrichments import build_enrichments
-from app.enrichments.chain import CONTEXTS
+from app.schemas import CONTEXTS_OUT as CONTEXTS
 from app.privacy import IpMask
 from tests.enrichment_data import CLIENT_IP, write_maxmind_databases, write_referer_database
 from tests.unit.enrichment_support import config_document
@@ -80,7 +80,7 @@ def test_values_from_the_query_are_made_tsv_safe(chain, make_request):
 def test_a_value_longer_than_the_atomic_schema_allows_fails_the_event(chain, make_request):
     event = {"page_url": "https://shop.example/?utm_campaign=" + "x" * 300}
     [failure] = chain.apply(event, {}, make_request(), False)
-    assert failure.as_json() == {
+    assert failure.message == {
         "enrichment": None,
         "message": {"field": "mkt_campaign", "value": "x" * 300, "expectation": "at most 255 characters, not 300"},
     }
@@ -95,5 +95,5 @@ def test_no_input_makes_an_enrichment_raise(chain, make_request, url, referrer, 
     event = {"page_url": url, "page_referrer": referrer, "useragent": user_agent, "user_ipaddress": ip}
     request = make_request(headers={"Cookie": cookie, "X-Anything": header})
     failures = chain.apply(event, {"ip": ip, "url": url}, request, False)
-    assert all(failure.message["field"] for failure in failures)
+    assert all(failure.message["message"]["field"] for failure in failures)
     orjson.dumps(event)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 
 from app.config import Settings
-from app.pipeline import Pipeline
+from app.wiring import build_pipeline
 from tests.enrichment_data import CLIENT_IP, write_maxmind_databases
 from tests.unit.enrichment_support import config_document
 
@@ -23,7 +23,7 @@ def test_geography_survives_ip_anonymisation_and_a_failing_event_is_its_own_bad_
     settings = Settings(
         data_dir=tmp_path / "out", enrichments_dir=configs, ip_anonymise_octets=2, ip_anonymise_ipv6_groups=2
     )
-    pipeline = Pipeline(settings, registry, "file")
+    pipeline = build_pipeline(settings, registry, "file")
 
     good = "e=pv&p=web&tv=js-4.0.0&url=https%3A%2F%2Fshop.example%2F"
     failing = "e=pv&p=web&tv=js-4.0.0&url=https%3A%2F%2Fshop.example%2F%3F_sp%3Dabc.1697175843762.not-a-uuid"

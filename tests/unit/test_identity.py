@@ -10,15 +10,18 @@ import orjson
 import pytest
 
 from app.config import Settings
-from app.identity import IdentityPolicy
-from app.pipeline import Pipeline
+from app.identity import IdentityPolicy, IdentitySettings, parse_ip
+from app.privacy import IpMask
+from app.wiring import build_pipeline, settings_view
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 KNOWN_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 
 
 def resolve(make_request, settings: Settings | None = None, headers: dict | None = None, peer: str = "203.0.113.9"):
-    policy = IdentityPolicy(settings or Settings())
+    settings = settings or Settings()
+    mask = IpMask(settings.ip_anonymise_octets, settings.ip_anonymise_ipv6_groups)
+    policy = IdentityPolicy(settings_view(IdentitySettings, settings), mask)
     return policy.resolve(make_request("GET", query="e=pv", headers=headers, peer=peer), NOW.timestamp())
 
 
@@ -62,6 +65,8 @@ def expires(attributes: dict) -> datetime:
         ("::1", {"X-Forwarded-For": "::ffff:198.51.100.3"}, "198.51.100.3"),
         ("10.0.0.2", {"X-Forwarded-For": "198.51.100.66, junk, 10.0.0.3"}, "10.0.0.3"),
         ("10.0.0.2", {"X-Forwarded-For": "198.51.100.66, 203.0.113.5"}, "203.0.113.5"),
+        (None, {"X-Forwarded-For": "198.51.100.7"}, None),
+        ("unix:/run/collector.sock", {"X-Forwarded-For": "198.51.100.7"}, "unix:/run/collector.sock"),
     ],
     ids=[
         "untrusted-peer",
@@ -83,6 +88,8 @@ def expires(attributes: dict) -> datetime:
         "xff-ipv4-mapped",
         "xff-junk-hop-ends-the-walk-spoofed-hop-beyond-not-believed",
         "xff-nearest-untrusted-hop-wins-over-further-ones",
+        "no-peer-no-address-headers-not-believed",
+        "unix-socket-peer-kept-as-given",
     ],
 )
 def test_client_address(make_request, peer, headers, expected):
@@ -126,6 +133,51 @@ def test_client_address(make_request, peer, headers, expected):
 )
 def test_client_address_configuration(make_request, settings, peer, headers, expected):
     assert resolve(make_request, Settings(**settings), headers, peer).ip == expected
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        (" 198.51.100.7 ", "198.51.100.7"),
+        ('"198.51.100.7:8080"', "198.51.100.7"),
+        ("[2001:db8::5]:443", "2001:db8::5"),
+        ("[2001:db8::5", "2001:db8::5"),
+        ("[2001:db8::5]", "2001:db8::5"),
+        ("2001:db8::5", "2001:db8::5"),
+        ("::ffff:198.51.100.7", "198.51.100.7"),
+        ("unknown", None),
+        ("", None),
+        ("_hidden", None),
+    ],
+    ids=[
+        "padded",
+        "quoted-port",
+        "brackets-port",
+        "unclosed-bracket",
+        "brackets",
+        "bare-ipv6",
+        "mapped",
+        "junk",
+        "empty",
+        "obfuscated",
+    ],
+)
+def test_parse_ip(token, expected):
+    address = parse_ip(token)
+    assert (address.compressed if address else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("settings", "peer", "expected"),
+    [
+        ({"ip_anonymise_octets": 1}, "203.0.113.9", "203.0.113.0"),
+        ({"ip_anonymise_ipv6_groups": 6}, "2001:db8:1:2:3:4:5:6", "2001:db8::"),
+        ({"ip_anonymise_octets": 2}, "2001:db8:1:2:3:4:5:6", "2001:db8:1:2:3:4:5:6"),
+    ],
+    ids=["ipv4", "ipv6", "ipv4-setting-leaves-ipv6"],
+)
+def test_client_address_is_anonymised_when_configured(make_request, settings, peer, expected):
+    assert resolve(make_request, Settings(**settings), peer=peer).ip == expected
 
 
 # --- network_userid and the cookie ------------------------------------------------------------
@@ -187,8 +239,9 @@ def test_default_cookie_attributes(make_request):
             ["httponly"],
         ),
         ({"cookie_same_site": None}, "sp", 365, {"secure": None, "httponly": None}, ["samesite"]),
+        ({"cookie_same_site": "None", "cookie_secure": False}, "sp", 365, {"samesite": "None", "secure": None}, []),
     ],
-    ids=["name-and-lifetime", "lax-not-secure", "strict-not-httponly", "no-samesite"],
+    ids=["name-and-lifetime", "lax-not-secure", "strict-not-httponly", "no-samesite", "samesite-none-forces-secure"],
 )
 def test_cookie_attributes_are_configurable(make_request, settings, name, days, expected, absent):
     cookie_name, _, attributes = parse_set_cookie(resolve(make_request, Settings(**settings)).set_cookie)
@@ -226,6 +279,7 @@ def test_cookie_disabled_sets_none_but_still_identifies(make_request):
         ([], "fallback.net", "https://acme.com", "fallback.net"),
         ([], None, "https://acme.com", None),
         (["acme.com"], None, None, None),
+        (["acme.com"], "fallback.net", "http://[::1", "fallback.net"),
     ],
     ids=[
         "equal",
@@ -241,6 +295,7 @@ def test_cookie_disabled_sets_none_but_still_identifies(make_request):
         "fallback-only",
         "nothing-configured",
         "no-origin-no-fallback",
+        "unreadable-origin-gets-the-fallback",
     ],
 )
 def test_cookie_domain(make_request, domains, fallback, origin, expected):
@@ -287,12 +342,39 @@ def test_anonymous_request_with_only_other_cookies_sets_none(make_request):
     assert identity.set_cookie is None
 
 
+# --- do not track ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cookie", "opted_out"),
+    [
+        ("optout=yes", True),
+        ("a=1; optout=true", True),
+        ("optout=no", False),
+        ("optout=yes please", False),  # the whole value must match
+        ("other=yes", False),
+        (None, False),
+    ],
+)
+def test_do_not_track_cookie(make_request, cookie, opted_out):
+    settings = Settings(do_not_track_cookie_name="optout", do_not_track_cookie_value="yes|true")
+    identity = resolve(make_request, settings, {"Cookie": cookie} if cookie else {})
+    assert identity.do_not_track is opted_out
+    assert identity.anonymous is opted_out
+    recorded = (identity.ip, identity.network_userid is not None, identity.set_cookie is not None)
+    assert recorded == ((None, False, False) if opted_out else ("203.0.113.9", True, True))
+
+
+def test_do_not_track_off_by_default(make_request):
+    assert resolve(make_request, headers={"Cookie": "optout=yes"}).do_not_track is False
+
+
 # --- the tracker's ids change the event, never the cookie --------------------------------------
 
 
 @pytest.mark.parametrize("parameter", ["nuid", "tnuid"])
 def test_tracker_set_ids_do_not_go_into_the_cookie(make_request, registry, parameter):
-    pipeline = Pipeline(Settings(), registry, "file")
+    pipeline = build_pipeline(Settings(), registry, "file")
     tracker_id = "11111111-2222-4333-8444-555555555555"
     collected = pipeline.collect(
         make_request("GET", query=f"e=pv&p=web&tv=t&{parameter}={tracker_id}", headers={"Cookie": f"sp={KNOWN_ID}"})

@@ -5,7 +5,8 @@ from __future__ import annotations
 import fastjsonschema
 import pytest
 
-from app.iglu import Registry, SchemaKey, parse_self_describing
+from app.failures import Failure
+from app.iglu import Registry, SchemaKey, SelfDescribing, parse_self_describing
 
 CLIENT_SESSION = SchemaKey("com.snowplowanalytics.snowplow", "client_session", "jsonschema", "1-0-2")
 
@@ -86,14 +87,13 @@ def test_schema_key_matches_criterion_model_1(uri, vendor, name, matches):
     ],
 )
 def test_parse_self_describing_errors_are_not_iglu_messages(value, error):
-    assert parse_self_describing(value) == {"json": value, "error": error}
+    assert parse_self_describing(value) == Failure({"json": value, "error": error})
 
 
 @pytest.mark.parametrize("data", [{"a": 1}, [], None, "text"])
 def test_parse_self_describing_splits_key_and_data(data):
-    key, parsed = parse_self_describing({"schema": "iglu:com.acme/e/jsonschema/1-0-0", "data": data})
-    assert key == SchemaKey("com.acme", "e", "jsonschema", "1-0-0")
-    assert parsed == data
+    parsed = parse_self_describing({"schema": "iglu:com.acme/e/jsonschema/1-0-0", "data": data})
+    assert parsed == SelfDescribing(SchemaKey("com.acme", "e", "jsonschema", "1-0-0"), data)
 
 
 # --- the registry -----------------------------------------------------------------------------
@@ -127,9 +127,9 @@ def test_unknown_schema_is_remembered_as_unknown(registry):
     key = SchemaKey("com.acme", "missing", "jsonschema", "1-0-0")
     assert registry.validator(key) is None
     failure = registry.validate(key, {})
-    assert failure["schemaKey"] == key.uri
-    assert failure["error"]["error"] == "ResolutionError"
-    [lookup] = failure["error"]["lookupHistory"]
+    assert failure.message["schemaKey"] == key.uri
+    assert failure.message["error"]["error"] == "ResolutionError"
+    [lookup] = failure.message["error"]["lookupHistory"]
     assert lookup["errors"] == [{"error": "NotFound"}] and lookup["attempts"] == 1
 
 
@@ -205,8 +205,8 @@ def test_validation_error_reports_the_property(registry, data, path, keyword):
         "storageMechanism": "SQLITE",
     }
     failure = registry.validate(CLIENT_SESSION, {**session, **data})
-    assert failure["error"]["error"] == "ValidationError"
-    [report] = failure["error"]["dataReports"]
+    assert failure.message["error"]["error"] == "ValidationError"
+    [report] = failure.message["error"]["dataReports"]
     assert (report["path"], report["keyword"]) == (path, keyword)
     assert path.removeprefix("$.") in report["message"]
 
@@ -238,7 +238,7 @@ def test_schema_with_a_remote_ref_is_a_schema_issue_not_a_crash(tmp_path):
     )
     registry = Registry(tmp_path)
     failure = registry.validate(key, {"envelope": {}, "command": {}})
-    assert failure["schemaKey"] == key.uri
-    [issue] = failure["error"]["schemaIssues"]
+    assert failure.message["schemaKey"] == key.uri
+    [issue] = failure.message["error"]["schemaIssues"]
     assert "remote $ref not allowed" in issue["message"]
     assert registry.validator(key) is registry.validator(key)  # the refusal is remembered, not recompiled

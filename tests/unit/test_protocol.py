@@ -7,6 +7,7 @@ import base64
 import orjson
 import pytest
 
+from app.iglu import Registry
 from app.protocol import Protocol, decode_base64, parse_query
 
 PAGE_VIEW = {"e": "pv", "p": "web", "tv": "js-3.0.0"}
@@ -118,6 +119,8 @@ def test_base64_either_alphabet_padding_optional(encoded):
         ("Y!WJj*Z", b"abc"),
         ("YQ==YWI", b"a"),
         ("é-_-_", b"\xfb\xff\xbf"),
+        ("YWJjZGVmZ", b"abcdef"),
+        ("YW!JjZGVmZ2hpa", b"abcdefghi"),
     ],
 )
 def test_base64_partial_quanta(encoded, expected):
@@ -217,7 +220,9 @@ def test_at_most_max_events_per_request(registry, make_request, payload, count, 
     assert len(parsed.events) == (count if accepted else 0)
     if not accepted:
         [violation] = parsed.violations
-        assert "at most 3 events" in violation.messages[0]["expectation"]
+        [message] = violation.messages
+        assert message["field"] == "data"
+        assert "at most 3 events" in message["expectation"]
 
 
 def test_payload_violation_keeps_the_body_for_the_bad_row(post):
@@ -248,16 +253,17 @@ def test_event_is_judged_against_its_own_payload_data_version(post, payload, ver
 @pytest.mark.parametrize(
     ("bad_event", "says"),
     [
-        ({**PAGE_VIEW, "e": 1}, ["e", "must be string"]),
-        ({**PAGE_VIEW, "dtm": 1700000000000}, ["dtm", "must be string"]),
-        ({**PAGE_VIEW, "e": None}, ["e", "must be string"]),
-        ({**PAGE_VIEW, "zzz": "1"}, ["zzz", "must not contain"]),
-        ({"p": "web", "tv": "t"}, ["'e'", "must contain"]),
-        ({"e": "pv", "tv": "t"}, ["'p'", "must contain"]),
-        ({"e": "pv", "p": "web"}, ["'tv'", "must contain"]),
-        ("e=pv", ["must be object"]),
+        ({**PAGE_VIEW, "e": 1}, ["event.e must be string"]),
+        ({**PAGE_VIEW, "dtm": 1700000000000}, ["event.dtm must be string"]),
+        ({**PAGE_VIEW, "e": None}, ["event.e must be string"]),
+        ({**PAGE_VIEW, "zzz": "1"}, ["zzz", "event must not contain"]),
+        ({**PAGE_VIEW, "data": "1"}, ["event must not contain {'data'}"]),
+        ({"p": "web", "tv": "t"}, ["'e'", "event must contain"]),
+        ({"e": "pv", "tv": "t"}, ["'p'", "event must contain"]),
+        ({"e": "pv", "p": "web"}, ["'tv'", "event must contain"]),
+        ("e=pv", ["event must be object"]),
     ],
-    ids=["number", "number-dtm", "null", "unknown-key", "no-e", "no-p", "no-tv", "not-object"],
+    ids=["number", "number-dtm", "null", "unknown-key", "key-named-data", "no-e", "no-p", "no-tv", "not-object"],
 )
 def test_one_malformed_event_is_one_violation_and_the_batch_goes_on(post, bad_event, says):
     parsed = post([PAGE_VIEW, bad_event, STRUCT])
@@ -267,7 +273,8 @@ def test_one_malformed_event_is_one_violation_and_the_batch_goes_on(post, bad_ev
     assert message["field"] == "data"
     for words in says:
         assert words in message["expectation"]
-    assert orjson.loads(violation.body)["data"] == [bad_event]  # the bad row holds that event only
+    body = orjson.loads(violation.body)  # the bad row holds that event only, in its payload_data
+    assert body == {"schema": "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4", "data": [bad_event]}
 
 
 def test_query_string_parameters_are_merged_into_every_post_event_and_win(post):
@@ -276,3 +283,13 @@ def test_query_string_parameters_are_merged_into_every_post_event_and_win(post):
         {**PAGE_VIEW, "tv": "override-1", "aid": "shop app"},
         {**STRUCT, "tv": "override-1", "aid": "shop app"},
     ]
+
+
+def test_a_schemas_folder_without_payload_data_fails_at_start(tmp_path):
+    with pytest.raises(RuntimeError, match="payload_data"):
+        Protocol(Registry(tmp_path), max_events=10)
+
+
+def test_a_body_that_is_not_utf8_is_kept_with_replacement_characters(post):
+    [violation] = post(b"\xff{not json").violations
+    assert violation.body == "\ufffd{not json"

@@ -4,11 +4,13 @@ events inflated and stored."""
 from __future__ import annotations
 
 import gzip
+import zlib
 from collections.abc import AsyncIterator
 
 import orjson
 import pytest
 
+from tests.inprocess.conftest import call_asgi
 from tests.integration.http_support import JSON, TP2, page_view, payload_data
 
 pytestmark = pytest.mark.anyio
@@ -60,6 +62,11 @@ async def chunks(body: bytes, size: int = 1000) -> AsyncIterator[bytes]:
             "truncated",
         ),
         (
+            {"method": "POST", "url": TP2, "content": zlib.compress(b"{}"), "headers": {"Content-Encoding": "gzip"}},
+            400,
+            "not valid gzip",
+        ),
+        (
             {"method": "POST", "url": TP2, "content": b"{}", "headers": {"Content-Encoding": "br"}},
             415,
             "Content-Encoding br",
@@ -73,6 +80,7 @@ async def chunks(body: bytes, size: int = 1000) -> AsyncIterator[bytes]:
         "431",
         "400 not gzip",
         "400 truncated gzip",
+        "400 zlib is not gzip",
         "415",
     ],
 )
@@ -116,3 +124,57 @@ async def test_a_gzip_body_is_inflated_and_its_events_stored(service, members):
 
     assert response.status_code == 200
     assert [e["event_id"] for e in service.good.lines()] == [event["eid"] for event in events]
+
+
+def exactly(size: int, events: int = 1) -> bytes:
+    """A payload_data body of exactly `size` bytes."""
+    body = orjson.dumps(payload_data(*[page_view() for _ in range(events)]))
+    return body[:-2] + b" " * (size - len(body)) + body[-2:]
+
+
+@pytest.mark.parametrize(
+    ("request_", "status"),
+    [
+        ({"headers": [("Content-Length", "8192")], "chunks": [exactly(8192)]}, 200),
+        ({"headers": [], "chunks": [exactly(8192)[:5000], exactly(8192)[5000:]]}, 200),
+        ({"headers": [("Content-Encoding", "gzip")], "chunks": [gzip.compress(exactly(8192))]}, 200),
+        ({"headers": [("Content-Encoding", "identity")], "chunks": [exactly(8192)]}, 200),
+        ({"headers": [("Content-Length", "8193")], "chunks": [exactly(8193)]}, 413),
+        ({"headers": [], "chunks": [exactly(8193)[:5000], exactly(8193)[5000:]]}, 413),
+        ({"headers": [("Content-Encoding", "gzip")], "chunks": [gzip.compress(exactly(8193))]}, 413),
+    ],
+    ids=["declared", "streamed", "inflated", "identity-encoding", "declared+1", "streamed+1", "inflated+1"],
+)
+async def test_a_body_of_exactly_the_drop_limit_is_taken_one_byte_more_is_not(configured, request_, status):
+    service = await configured(**LIMITS)
+    answer = await call_asgi(
+        service.app,
+        "POST",
+        TP2,
+        headers=[("Content-Type", "application/json"), *request_["headers"]],
+        chunks=request_["chunks"],
+    )
+
+    assert answer.status == status
+    assert len(service.bad.records) == (1 if status == 200 else 0)  # over max_payload_bytes: a size violation
+
+
+async def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read(configured):
+    service = await configured(**LIMITS)
+    answer = await call_asgi(service.app, "POST", TP2, headers=[("Content-Length", "100000")], chunks=[b"{}"])
+
+    assert (answer.status, answer.received) == (413, 0)
+
+
+@pytest.mark.parametrize(
+    ("query_length", "header_bytes", "status"),
+    [(510, 2048, 200), (511, 2048, 414), (510, 2049, 431)],
+    ids=["both-at-the-limit", "request-line+1", "headers+1"],
+)
+async def test_request_line_and_header_limits_are_inclusive(configured, query_length, header_bytes, status):
+    service = await configured(**LIMITS)
+    query = b"e=pv&p=web&tv=t&aid=" + b"a" * (query_length - 20)
+    header = ("X-Padding", "x" * (header_bytes - len("x-padding")))
+    answer = await call_asgi(service.app, "GET", "/i", query=query, headers=[header])
+
+    assert answer.status == status

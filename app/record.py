@@ -1,0 +1,12 @@
+"""A record: one output line with its ids, what the pipeline hands to delivery."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    data: bytes  # one output line, without its newline
+    id: str  # de-duplication id: the event id, or a bad row's own id
+    key: str  # partition key: keeps one user's events in order on one partition
