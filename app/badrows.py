@@ -66,7 +66,9 @@ def from_enrichment(failure: Failure, enrichment: tuple[str, str] | None) -> Fai
     """`failure` (made by `input_data` or `enrichment_error`) as one message of an enrichment_failures
     row, naming the enrichment it came from: (its config schema URI, its name), or None for what
     Enrich always does (reading `_sp`, parsing the page URL)."""
-    described = None if enrichment is None else EnrichmentId(schemaKey=enrichment[0], identifier=enrichment[1][:IDENTIFIER_CAP])
+    described = (
+        None if enrichment is None else EnrichmentId(schemaKey=enrichment[0], identifier=enrichment[1][:IDENTIFIER_CAP])
+    )
     message = cast("InputError | EnrichmentError", failure.message)
     return Failure(EnrichmentMessage(enrichment=described, message=message))
 

@@ -88,9 +88,7 @@ def _epoch_ms(text: str) -> Result[int]:
         return input_data("sp_dtm", text, "not in the expected format: ms since epoch")
     ms = int(text)
     if not MIN_MS <= ms <= MAX_MS:
-        return input_data(
-            "sp_dtm", text, f"formatting {ms} ms since epoch is not Redshift-compatible"
-        )
+        return input_data("sp_dtm", text, f"formatting {ms} ms since epoch is not Redshift-compatible")
     return ms
 
 

@@ -212,7 +212,7 @@ class JavaUriParser:
             p = q if q > p else self.hostname(p, n)
         if p < n and text[p] == ":":
             p += 1
-            q = DIGITS.match(text, p, n).end()  # type: ignore[union-attr]
+            q = digits.end() if (digits := DIGITS.match(text, p, n)) else p  # always a match, maybe empty
             if q > p:
                 port = int(text[p:q])
                 if port > 2**31 - 1:
@@ -237,7 +237,7 @@ class JavaUriParser:
     def ipv4(self, start: int, n: int) -> int:
         """A dotted quad followed by the end or a `:`; -1 otherwise (it may still be a host name)."""
         text = self.text
-        end = IPV4_RUN.match(text, start, n).end()  # type: ignore[union-attr]
+        end = run.end() if (run := IPV4_RUN.match(text, start, n)) else start  # always a match, maybe empty
         octets = text[start:end].split(".")
         if end <= start or len(octets) != 4 or not all(o.isdigit() and int(o) <= 255 for o in octets):
             return -1

@@ -14,7 +14,6 @@ from app.request import CollectorRequest
 from app.schemas import CONTEXTS_OUT
 
 
-
 class Enrichments:
     def __init__(
         self,

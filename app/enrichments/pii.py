@@ -18,8 +18,8 @@ from typing import Any
 
 from app.badrows import input_data
 from app.enrichments.base import NOTHING, EnrichmentConfig, EventContext, Outcome, Setup, validation_details
-from app.failures import Failure
 from app.enrichments.json_path import JsonPathError, Step, compile_path, rewrite
+from app.failures import Failure
 from app.iglu import Registry, SchemaKey, parse_self_describing
 
 HASHES: dict[str, Callable[[bytes], Any]] = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.failures import Failure
 from app.cross_domain import NOTHING, CrossDomain, parse_sp, sp_parameter
+from app.failures import Failure
 
 
 @pytest.mark.parametrize(

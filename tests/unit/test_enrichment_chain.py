@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from app.config import Settings
 from app.enrich import Enricher
-from app.enrichments import build_enrichments
-from app.schemas import CONTEXTS_OUT as CONTEXTS
+from app.enrichments import EnrichmentSettings, build_enrichments
 from app.privacy import IpMask
+from app.schemas import CONTEXTS_OUT as CONTEXTS
+from app.wiring import settings_view
 from tests.enrichment_data import CLIENT_IP, write_maxmind_databases, write_referer_database
 from tests.unit.enrichment_support import config_document
 
@@ -57,7 +58,8 @@ def chain(tmp_path_factory, registry):
         data_dir=folder / "out", enrichments_dir=write_folder(folder), enrichments_cache_dir=folder / "cache"
     )
     limits = Enricher(registry, "c", "file", IpMask(0, 0)).max_lengths
-    return build_enrichments(settings, registry, lambda request: CLIENT_IP, str, limits)
+    view = settings_view(EnrichmentSettings, settings)
+    return build_enrichments(view, registry, lambda request: CLIENT_IP, str, limits)
 
 
 def test_the_tracker_ip_wins_and_derived_contexts_are_one_contexts_json(chain, make_request):

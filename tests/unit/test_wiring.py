@@ -9,6 +9,7 @@ from dataclasses import fields
 import pytest
 
 from app.config import Settings
+from app.enrichments import EnrichmentSettings
 from app.identity import IdentitySettings
 from app.pipeline import Output
 from app.routes import RouteSettings
@@ -21,6 +22,7 @@ from app.wiring import SINKS, build_sinks, settings_view
 
 VIEWS = [
     IdentitySettings,
+    EnrichmentSettings,
     Output,
     RouteSettings,
     FileSettings,
