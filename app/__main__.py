@@ -1,4 +1,4 @@
-"""Command line: `python -m app [serve|check-config|schemas] [--host H] [--port P] [--data-dir D] [--config FILE] [--workers N]`.
+"""Command line: `python -m app [serve|micro|check-config|schemas|resend-failed] [--host H] [--port P] [--data-dir D] [--config FILE] [--workers N]`.
 
 Flags override environment variables, which override the config file. The settings are
 checked here, once, so that a bad one stops start-up with a message naming it; the workers
@@ -20,10 +20,19 @@ from app.config import ConfigError, Settings, load_settings
 from app.enrichments import EnrichmentConfigError, EnrichmentSettings, build_enrichments
 from app.iglu import Registry
 from app.logs import logging_config
+from app.resend import resend_failed
 from app.wiring import build_registry, settings_view
 
 FLAGS = ("host", "port", "data_dir", "config", "workers")
-COMMANDS = ("serve", "check-config", "schemas")
+COMMANDS = ("serve", "micro", "check-config", "schemas", "resend-failed")
+# `micro`: a test collector like Snowplow Micro, unless the environment says otherwise.
+MICRO_DEFAULTS = {
+    "COLLECTOR_PORT": "9090",
+    "COLLECTOR_SINK": "memory",
+    "COLLECTOR_MICRO_EVENTS": "10000",
+    "COLLECTOR_MICRO_ON_TRACKING_PORT": "true",
+    "COLLECTOR_WORKERS": "1",  # one process holds every event
+}
 
 
 def _settings_help() -> str:
@@ -47,8 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         nargs="?",
         default="serve",
         choices=COMMANDS,
-        help="serve (default): run the service; check-config: validate the settings and exit; "
-        "schemas: list the local schemas and check that each compiles",
+        help="serve (default): run the service; micro: a Snowplow Micro-compatible test collector "
+        "(port 9090, events held in memory, /micro/* API and /micro/ui inspector); "
+        "check-config: validate the settings and exit; "
+        "schemas: list the local schemas and check that each compiles; "
+        "resend-failed: send the spooled batches set aside as .failed to the configured sink again",
     )
     parser.add_argument("--host", help="address to listen on (COLLECTOR_HOST, default 0.0.0.0)")
     parser.add_argument("--port", help="port to listen on (COLLECTOR_PORT, default 8080)")
@@ -57,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", help="worker processes (COLLECTOR_WORKERS, default: one per core)")
     args = parser.parse_args(argv)
 
+    if args.command == "micro":
+        for name, value in MICRO_DEFAULTS.items():
+            os.environ.setdefault(name, value)
     flags = {name: getattr(args, name) for name in FLAGS if getattr(args, name) is not None}
     for name, value in flags.items():  # workers read the same settings from the environment
         os.environ[f"COLLECTOR_{name.upper()}"] = str(value)
@@ -67,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "schemas":
         return check_schemas(settings)
+    if args.command == "resend-failed":  # sends stored records again: no enrichment runs
+        return resend_failed(settings)
     try:  # enrichment configs and their data files: checked (and downloaded) once, before any worker starts
         enrichments = check_enrichments(settings)
     except EnrichmentConfigError as error:
@@ -77,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         if settings.enrichments_dir is not None:
             print(f"enrichments enabled ({settings.enrichments_dir}): {', '.join(enrichments) or 'none'}")
         return 0
+    if args.command == "micro":
+        print(f"Snowplow Micro API on http://{settings.host}:{settings.port}/micro/ (inspector: /micro/ui)")
     return serve(settings)
 
 

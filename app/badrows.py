@@ -8,7 +8,6 @@ schema: values the schema caps (query-string values, header lines) are cut to th
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any, cast
 
@@ -36,8 +35,29 @@ from app.schemas import (
 from app.schemas import SNOWPLOW as VENDOR
 
 # Headers that identify the person: never kept under anonymisation; the cookie never at all
-# (its collector id is in networkUserId already).
-ANONYMOUS_DROPS = frozenset({"cookie", "x-forwarded-for", "x-real-ip", "forwarded"})
+# (its collector id is in networkUserId already). Besides the forwarding headers, those in which
+# CDNs and load balancers name the client.
+ANONYMOUS_DROPS = frozenset(
+    {
+        "cookie",
+        "x-forwarded-for",
+        "x-real-ip",
+        "forwarded",
+        "true-client-ip",
+        "x-client-ip",
+        "cf-connecting-ip",
+        "cf-connecting-ipv6",
+        "fastly-client-ip",
+        "x-cluster-client-ip",
+        "x-original-forwarded-for",
+        "x-envoy-external-address",
+        "x-azure-clientip",
+        "x-appengine-user-ip",
+        "client-ip",
+    }
+)
+# Masking an address cut in two would miss it: mask a little more than is kept, then cut.
+MASK_MARGIN = 64
 PARAMETER_VALUE_CAP = 512
 HEADER_CAP = 8192
 # More caps of the official schemas (collector payload and raw event alike): a longer value
@@ -45,7 +65,6 @@ HEADER_CAP = 8192
 CONTENT_TYPE_CAP = 256
 USERAGENT_CAP = 4096
 URI_CAP = 8192  # refererUri and hostname
-IP_TOKEN = re.compile(r"[^,| ]+")  # the `ip` parameter may list several addresses
 # Atomic integers that the schema_violations schema types as strings.
 TEXT_INTEGERS = frozenset({"txn_id"})
 # Caps of enrichment_failures 2-0-0 on a failure message.
@@ -91,18 +110,18 @@ class BadRows:
         failure = {
             "timestamp": iso_from_ms(now_ms),
             "vendor": VENDOR,
-            "version": _adapter(request),
-            "messages": violation.messages,
+            "version": adapter_version(request),
+            "messages": self._masked(violation.messages),
         }
         payload = {
             "vendor": VENDOR,
-            "version": _adapter(request),
+            "version": adapter_version(request),
             "querystring": self._parameters(parse_query(request.query_string).items()),
             "contentType": _cap(request.content_type, CONTENT_TYPE_CAP),
-            "body": violation.body,
+            "body": None if violation.body is None else self.ip_mask.mask_text(violation.body),
             "collector": self.collector,
             "encoding": "UTF-8",
-            **self._context(request, identity),
+            **self.request_context(request, identity),
             "networkUserId": identity.network_userid,
         }
         return self._row(TRACKER_PROTOCOL_VIOLATIONS, failure, payload)
@@ -117,7 +136,9 @@ class BadRows:
         now_ms: int,
     ) -> dict[str, Any]:
         payload = self._event_payload(request, identity, params, enriched)
-        return self._row(SCHEMA_VIOLATIONS, {"timestamp": iso_from_ms(now_ms), "messages": messages}, payload)
+        return self._row(
+            SCHEMA_VIOLATIONS, {"timestamp": iso_from_ms(now_ms), "messages": self._masked(messages)}, payload
+        )
 
     def enrichment_failures(
         self,
@@ -131,7 +152,7 @@ class BadRows:
         """An event whose enrichments failed (after it passed validation): the partial event, the raw one.
         `failures`: each made by `from_enrichment`."""
         payload = self._event_payload(request, identity, params, enriched)
-        messages = [failure.message for failure in failures]
+        messages = self._masked([failure.message for failure in failures])
         return self._row(ENRICHMENT_FAILURES, {"timestamp": iso_from_ms(now_ms), "messages": messages}, payload)
 
     def _event_payload(
@@ -139,32 +160,46 @@ class BadRows:
     ) -> dict[str, Any]:
         raw = {
             "vendor": VENDOR,
-            "version": _adapter(request),
+            "version": adapter_version(request),
             "parameters": self._parameters(params.items()),
             "contentType": _cap(request.content_type, CONTENT_TYPE_CAP),
             "loaderName": self.collector,
             "encoding": "UTF-8",
-            **self._context(request, identity),
+            **self.request_context(request, identity),
             "userId": identity.network_userid,
         }
         return {"enriched": _flat_enriched(enriched), "raw": raw}
+
+    def _masked(self, value: Any) -> Any:
+        """Failure messages quote what was sent (a body, a JSON value): every address in them masked."""
+        if not self.ip_mask.enabled:
+            return value
+        if isinstance(value, str):
+            return self.ip_mask.mask_text(value)
+        if isinstance(value, dict):
+            return {key: self._masked(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._masked(item) for item in value]
+        return value
 
     def _parameters(self, pairs: Any) -> list[dict[str, str]]:
         return [
             {
                 "name": name[:PARAMETER_VALUE_CAP],
-                "value": (self._mask_ips(value) if name == "ip" else value)[:PARAMETER_VALUE_CAP],
+                "value": (self.ip_mask.mask_text(value) if name == "ip" else value)[:PARAMETER_VALUE_CAP],
             }
             for name, value in pairs
         ]
 
-    def _mask_ips(self, value: str) -> str:
-        return IP_TOKEN.sub(lambda token: self.ip_mask.mask(token.group()), value) if self.ip_mask.enabled else value
-
-    def _context(self, request: CollectorRequest, identity: Identity) -> dict[str, Any]:
+    def request_context(self, request: CollectorRequest, identity: Identity) -> dict[str, Any]:
         """What the collector saw of the request, less what anonymisation forbids."""
         drop = self.identifying if identity.anonymous else self.always_dropped
-        headers = [f"{name}: {value}"[:HEADER_CAP] for name, value in request.headers.items() if name not in drop]
+        mask = self.ip_mask.mask_text  # a Via or Referer header may hold an address too
+        headers = [
+            mask(f"{name}: {value[: HEADER_CAP + MASK_MARGIN]}")[:HEADER_CAP]
+            for name, value in request.headers.items()
+            if name not in drop
+        ]
         return {
             "hostname": _cap(request.hostname, URI_CAP),
             "timestamp": iso_from_ms(request.received_ms),
@@ -182,19 +217,36 @@ class BadRows:
             "expectation": f"a {request.method} payload of at most {maximum} bytes",
         }
         # Like Snowplow, keep a tenth of the limit: enough to find the sender, not the whole payload.
+        # The query is cut to that tenth, the body to what is left of it after the head; each is
+        # masked before it is cut, so that no address cut in two escapes the mask.
         keep = maximum // 10
-        head = f"{request.method} {request.path}?{request.query_string[:keep]}\n"
-        payload = head + request.body[: max(0, keep - len(head))].decode("utf-8", "replace")
-        return self._row(SIZE_VIOLATION, failure, payload)
+        mask = self.ip_mask.mask_text
+        query = mask(request.query_string[: keep + MASK_MARGIN])[:keep]
+        head = f"{request.method} {mask(request.path)}?{query}\n"
+        room = max(0, keep - len(head))
+        body = mask(request.body[: room + MASK_MARGIN].decode("utf-8", "replace"))[:room]
+        return self._row(SIZE_VIOLATION, failure, head + body)
+
+    def oversized_record(self, data: bytes, maximum: int, sink: str, now_ms: int) -> dict[str, Any]:
+        """A record (an enriched event, or a bad row) larger than the sink's message limit, cut as
+        Snowplow's enrich cuts it: the first tenth of the limit, enough to find the sender."""
+        failure = {
+            "timestamp": iso_from_ms(now_ms),
+            "maximumAllowedSizeBytes": maximum,
+            "actualSizeBytes": len(data),
+            "expectation": f"a record of at most {maximum} bytes, the {sink} sink's message limit",
+        }
+        return self._row(SIZE_VIOLATION, failure, data[: maximum // 10].decode("utf-8", "ignore"))
 
     def internal_error(self, request: CollectorRequest, error: Exception, now_ms: int) -> dict[str, Any]:
         """A request the pipeline failed on (a bug): kept whole, so it can be replayed once fixed."""
-        failure = {"timestamp": iso_from_ms(now_ms), "errors": [f"{type(error).__name__}: {error}"]}
+        mask = self.ip_mask.mask_text
+        failure = {"timestamp": iso_from_ms(now_ms), "errors": [mask(f"{type(error).__name__}: {error}")]}
         payload = f"{request.method} {request.path}?{request.query_string}\n" + request.body.decode("utf-8", "replace")
-        return self._row(GENERIC_ERROR, failure, payload)
+        return self._row(GENERIC_ERROR, failure, mask(payload))
 
 
-def _adapter(request: CollectorRequest) -> str:
+def adapter_version(request: CollectorRequest) -> str:
     return "tp2" if request.path.endswith("/tp2") else "tp1"
 
 

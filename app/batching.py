@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.logs import Throttled
 from app.metrics import Metrics
 from app.sinks.base import Record, Sink
 
@@ -73,6 +74,7 @@ class Batcher:
         self._closing = False
         self._draining = False
         self._task: asyncio.Task[None] | None = None
+        self._write_failed = Throttled(log)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="batcher")
@@ -82,7 +84,9 @@ class Batcher:
         self._draining = True
 
     def healthy(self) -> bool:
-        sinks_healthy = self.good.healthy() and self.bad.healthy()
+        good, bad = self.good.healthy(), self.bad.healthy()
+        sinks_healthy = good and bad
+        self.metrics.reachable(good, bad)
         self.metrics.sink_healthy.set(sinks_healthy)
         return sinks_healthy and not (self._draining or self._closing)
 
@@ -165,13 +169,14 @@ class Batcher:
         try:
             await self._on_sink_thread(self._write_sinks, good, bad)
         except Exception as error:  # any sink failure releases the batch with 503, never a crash
-            log.error("sink write failed for %d records: %s", len(good) + len(bad), error)
+            self._write_failed(logging.ERROR, "sink write failed for %d records: %s", len(good) + len(bad), error)
             outcome: BaseException | None = SinkUnavailable(str(error))
         else:
             outcome = None
+            if self._write_failed.clear():
+                log.info("sink writes succeed again")
             self.metrics.write_seconds.observe(time.perf_counter() - started)
             self.metrics.batch_records.observe(len(good) + len(bad))
-        self.metrics.sink_healthy.set(outcome is None)
         for waiting in batch:
             if outcome is None:
                 waiting.done.set_result(None)

@@ -7,12 +7,15 @@ The config file (`COLLECTOR_CONFIG` or `--config`) is TOML with the same names i
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import os
 import re
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
@@ -32,7 +35,12 @@ PACKAGE = Path(__file__).resolve().parent
 SHIPPED_SCHEMAS = PACKAGE / "iglu_schemas" if (PACKAGE / "iglu_schemas").is_dir() else PACKAGE.parent / "schemas"
 
 DOMAIN = re.compile(r"^[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\Z")
+HOST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*\.?\Z")  # underscores: container names
 HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+NATS_SCHEMES = ("nats", "tls", "ws", "wss")
+# A cookie's Expires is an HTTP date: its year has four digits.
+LAST_COOKIE_DATE = datetime(9999, 12, 31, tzinfo=UTC)
+EXTRAS = {"nats": "nats", "kafka": "confluent_kafka"}  # sink → the module its extra installs
 PRIVATE_AND_LOOPBACK = [
     "127.0.0.0/8",
     "::1/128",
@@ -73,8 +81,8 @@ class Settings(BaseSettings):
     )
 
     # Output
-    sink: Literal["file", "stdout", "http", "nats", "kafka"] = Field(
-        "file", description="where good and bad records go"
+    sink: Literal["file", "stdout", "http", "nats", "kafka", "memory"] = Field(
+        "file", description="where good and bad records go (memory: only the Micro store, see micro_events)"
     )
     output_format: Literal["json", "tsv"] = Field(
         "json", description="enriched events as JSON lines or the 131-field TSV"
@@ -127,6 +135,18 @@ class Settings(BaseSettings):
         30.0, ge=0, description="how long a miss or a registry failure is remembered"
     )
     schemas_dir: Path = Field(SHIPPED_SCHEMAS, description="local Iglu registry")
+
+    # Snowplow Micro API and inspector (app/micro/): off unless micro_events is set
+    micro_events: int = Field(0, ge=0, description="keep the last N events in memory for /micro/* (0: off)")
+    micro_port: int | None = Field(
+        None, ge=1, le=65535, description="serve /micro/* on this separate port, not the tracking port"
+    )
+    micro_token: str | None = Field(
+        None, min_length=16, description="serve /micro/* only to requests with Authorization: Bearer <token>"
+    )
+    micro_on_tracking_port: bool = Field(
+        False, description="serve /micro/* on the tracking port with no token (what `python -m app micro` does)"
+    )
 
     # Group commit and back-pressure
     batch_max_records: int = Field(1000, ge=1, description="close a batch at this many records")
@@ -241,6 +261,55 @@ class Settings(BaseSettings):
                 raise ValueError(f"{name}: a limit must be at least 1, not {limit}")
         return {**ENRICH_LENGTH_LIMITS, **value}
 
+    @field_validator("host")
+    @classmethod
+    def _listen_address(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+            return value
+        except ValueError:
+            pass
+        # Numbers and dots (999.1.1.1) or colons are meant as an address, and are not a valid one.
+        if all(label.isdigit() for label in value.split(".")) or ":" in value or not HOST_NAME.match(value):
+            raise ValueError(f"{value!r} is neither an IP address nor a host name")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        if not (value.isascii() and value.isprintable()):
+            raise ValueError("only printable ASCII: a tab or control character would break TSV lines and bad rows")
+        return value
+
+    @field_validator("cookie_expiration_days")
+    @classmethod
+    def _cookie_date(cls, value: int) -> int:
+        most = (LAST_COOKIE_DATE - datetime.now(UTC)).days - 1
+        if value > most:
+            raise ValueError(f"at most {most}: a cookie's Expires date cannot be later than the year 9999")
+        return value
+
+    @field_validator("http_good_url", "http_bad_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            _url(value, ("http", "https"), "http://host[:port]/path")
+        return value
+
+    @field_validator("nats_url")
+    @classmethod
+    def _nats_urls(cls, value: str) -> str:
+        for server in value.split(","):
+            _url(server.strip(), NATS_SCHEMES, "nats://host[:port], or tls://, ws://, wss://; comma-separated")
+        return value
+
+    @field_validator("schemas_dir")
+    @classmethod
+    def _schemas_folder(cls, value: Path) -> Path:
+        if not value.is_dir():
+            raise ValueError(f"no such folder: {value}")
+        return value
+
     @field_validator("drop_payload_bytes")
     @classmethod
     def _drop_above_max(cls, value: int, info: ValidationInfo) -> int:
@@ -253,6 +322,25 @@ class Settings(BaseSettings):
     def _http_sink_urls(self) -> Settings:
         if self.sink == "http" and not (self.http_good_url and self.http_bad_url):
             raise ValueError("sink http needs COLLECTOR_HTTP_GOOD_URL and COLLECTOR_HTTP_BAD_URL")
+        return self
+
+    @model_validator(mode="after")
+    def _micro_never_public_by_accident(self) -> Settings:
+        """The Micro API shows every event's data: it needs its own port, a token, or an explicit yes."""
+        exposed = self.micro_port is not None or self.micro_token is not None or self.micro_on_tracking_port
+        if self.micro_events and not exposed:
+            raise ValueError(
+                "micro_events needs COLLECTOR_MICRO_PORT or COLLECTOR_MICRO_TOKEN "
+                "(or COLLECTOR_MICRO_ON_TRACKING_PORT=true for a local test collector)"
+            )
+        if exposed and not self.micro_events:
+            raise ValueError("COLLECTOR_MICRO_PORT, _TOKEN and _ON_TRACKING_PORT need COLLECTOR_MICRO_EVENTS above 0")
+        if self.sink == "memory" and not self.micro_events:
+            raise ValueError("sink memory keeps events only in the Micro store: set COLLECTOR_MICRO_EVENTS")
+        if self.micro_port is not None and self.micro_port == self.port:
+            raise ValueError("COLLECTOR_MICRO_PORT must differ from COLLECTOR_PORT")
+        if self.micro_events and self.workers > 1:
+            raise ValueError("micro_events needs COLLECTOR_WORKERS=1: each worker would hold a part of the events")
         return self
 
     @field_validator("do_not_track_cookie_value")
@@ -324,6 +412,33 @@ def _config_file_from(*sources: PydanticBaseSettingsSource) -> Path | None:
     return None
 
 
+def _url(value: str, schemes: tuple[str, ...], form: str) -> None:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as error:
+        raise ValueError(f"{value!r} is not a URL ({error}): expected {form}") from None
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError(f"{value!r} is not a URL of the form {form}")
+
+
+def sink_problems(settings: Settings) -> list[str]:
+    """What the chosen sink needs beyond valid values: its optional package, and (Kafka) producer
+    settings that librdkafka knows. Checked here so that serving never fails on them later."""
+    if settings.sink not in EXTRAS:
+        return []
+    try:
+        module = importlib.import_module(EXTRAS[settings.sink])
+    except ImportError:
+        return [missing_extra(settings.sink)]
+    if settings.sink == "kafka" and settings.kafka_producer_settings:
+        try:  # librdkafka checks names and values as it builds a producer; it connects to nothing yet
+            module.Producer({**settings.kafka_producer_settings, "log_level": 0})
+        except module.KafkaException as error:
+            return [f"COLLECTOR_KAFKA_PRODUCER_SETTINGS: {error.args[0].str()}"]
+    return []
+
+
 def _domain(value: str) -> str:
     """Values go into every Set-Cookie header: a domain name, nothing that could break the header."""
     if not DOMAIN.match(value):
@@ -331,8 +446,18 @@ def _domain(value: str) -> str:
     return value
 
 
+def missing_extra(sink: str) -> str:
+    """The one line for a sink whose client library (its extra) is not installed: check-config says
+    it, and so does building the sink (app/wiring.py), rather than a traceback."""
+    return f"COLLECTOR_SINK: the {sink} sink needs its extra: pip install 'pycollector[{sink}]'"
+
+
 class ConfigError(Exception):
     """A setting is invalid; the message names it."""
+
+
+def invalid_configuration(problems: list[str]) -> ConfigError:
+    return ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -343,12 +468,19 @@ def load_settings(**overrides: Any) -> Settings:
     if unknown:  # a misspelt variable would otherwise be ignored without a word
         raise ConfigError("unknown settings: " + ", ".join(unknown))
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as error:
         lines = []
         for problem in error.errors():
             name = ".".join(str(part) for part in problem["loc"]) or "settings"
-            lines.append(f"COLLECTOR_{name.split('.')[0].upper()}: {problem['msg']}")
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+            if problem["type"] == "extra_forbidden":  # unknown environment names were refused above: a file key
+                lines.append(f"{name} in the config file: unknown setting")
+            else:
+                lines.append(f"COLLECTOR_{name.split('.')[0].upper()}: {problem['msg'].removeprefix('Value error, ')}")
+        raise invalid_configuration(lines) from None
     except ValueError as error:  # e.g. a malformed TOML file
         raise ConfigError(f"config: {error}") from None
+    problems = sink_problems(settings)
+    if problems:
+        raise invalid_configuration(problems)
+    return settings

@@ -18,10 +18,10 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from app.ids import UUID
-from app.privacy import IpMask
+from app.privacy import IPAddress, IpMask
+from app.privacy import parse_ip as parse_ip  # where the identity stage's callers look for it
 from app.request import CollectorRequest
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 FORWARDED_FOR = re.compile(r'(?:^|[;,\s])for\s*=\s*("[^"]*"|[^;,\s]+)', re.IGNORECASE)
 DAY = 86400
 
@@ -35,34 +35,25 @@ class Identity:
     do_not_track: bool = False  # the person opted out: answer normally, record nothing
 
 
-def parse_ip(text: str) -> IPAddress | None:
-    """An address from a header token: brackets and ports removed, IPv4-mapped IPv6 unwrapped."""
-    text = text.strip().strip('"')
-    if text.startswith("["):
-        text = text[1 : text.find("]")] if "]" in text else text[1:]
-    elif text.count(":") == 1:  # IPv4 with a port
-        text = text.split(":", 1)[0]
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
-
-
 def canonical_ip(address: IPAddress) -> str:
     return address.compressed
 
 
-def read_cookie(header: str | None, name: str) -> str | None:
+def read_cookies(header: str | None, name: str) -> list[str]:
+    """Every value sent under `name`: a browser sends one per matching path and domain, in no fixed order."""
     if not header:
-        return None
+        return []
+    values = []
     for pair in header.split(";"):
         key, _, value = pair.strip().partition("=")
         if key == name:
-            return value.strip().strip('"')
-    return None
+            values.append(value.strip().strip('"'))
+    return values
+
+
+def read_cookie(header: str | None, name: str) -> str | None:
+    values = read_cookies(header, name)
+    return values[0] if values else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +112,12 @@ class IdentityPolicy:
                 self._cookie("", now_s - self.cookie_lifetime, request) if had_cookie and self.cookie_enabled else None
             )
             return Identity(anonymous=True, ip=None, network_userid=None, set_cookie=expire)
-        cookie_value = read_cookie(request.headers.get("cookie"), self.cookie_name)
-        if cookie_value is not None and UUID.match(cookie_value):
-            network_userid = cookie_value.lower()
-        else:
-            network_userid = str(uuid.uuid4())
+        # An empty or stale `sp` from another domain or path may come first: the first valid id wins.
+        cookie_ids = (
+            value for value in read_cookies(request.headers.get("cookie"), self.cookie_name) if UUID.match(value)
+        )
+        known = next(cookie_ids, None)
+        network_userid = known.lower() if known is not None else str(uuid.uuid4())
         set_cookie = (
             self._cookie(network_userid, now_s + self.cookie_lifetime, request) if self.cookie_enabled else None
         )

@@ -63,19 +63,76 @@ class Metrics:
         )
         self.sink_healthy = Gauge(
             "collector_sink_healthy",
-            "1 while every worker's sinks accept writes",
+            "1 while every worker's sinks accept writes (what /sink-health reports, draining aside)",
             registry=registry,
             multiprocess_mode="livemin",
         )
+        self.sink_reachable = Gauge(
+            "collector_sink_reachable",
+            "1 while the sink of this output (the broker, receiver or folder) takes writes; a spool does not count",
+            ["output"],
+            registry=registry,
+            multiprocess_mode="livemin",
+        )
+        self.request_seconds = Histogram(
+            "collector_request_seconds",
+            "Time from a tracking request's arrival to its answer, storage included",
+            ["route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=registry,
+        )
+        self.spool_bytes = Gauge(
+            "collector_spool_bytes",
+            "Bytes spooled on local disk, waiting for the sink",
+            ["output"],
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.spool_batches = Gauge(
+            "collector_spool_batches",
+            "Batches spooled on local disk, waiting for the sink",
+            ["output"],
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.spool_oldest_seconds = Gauge(
+            "collector_spool_oldest_seconds",
+            "Age of the oldest spooled batch (0 when the spool is empty)",
+            ["output"],
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
+        self.spool_failed_batches = Gauge(
+            "collector_spool_failed_batches",
+            "Spooled batches set aside as .failed in the spool folder, waiting for an operator",
+            ["output"],
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
         # Labelled children, looked up once: `labels()` on every request would cost more than the count.
         self._request_children: dict[tuple[str, int], Counter] = {}
+        self._latency_children: dict[str, Histogram] = {}
         self._event_children: dict[str, Counter] = {}
 
-    def request(self, route: str, status: int) -> None:
+    def request(self, route: str, status: int, seconds: float) -> None:
         child = self._request_children.get((route, status))
         if child is None:
             child = self._request_children[(route, status)] = self.requests.labels(route, str(status))
         child.inc()
+        latency = self._latency_children.get(route)
+        if latency is None:
+            latency = self._latency_children[route] = self.request_seconds.labels(route)
+        latency.observe(seconds)
+
+    def reachable(self, good: bool, bad: bool) -> None:
+        self.sink_reachable.labels("good").set(good)
+        self.sink_reachable.labels("bad").set(bad)
+
+    def spool(self, output: str, size: int, batches: int, oldest_s: float, failed: int) -> None:
+        self.spool_bytes.labels(output).set(size)
+        self.spool_batches.labels(output).set(batches)
+        self.spool_oldest_seconds.labels(output).set(oldest_s)
+        self.spool_failed_batches.labels(output).set(failed)
 
     def follow_inflight(self, records: Callable[[], float], size: Callable[[], float]) -> None:
         """One process: the gauges read the batcher's counts at scrape time, costing requests nothing.

@@ -6,11 +6,10 @@ the records to store and the cookie to answer with.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import traceback
-import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,12 +19,29 @@ from app.enrich import Enricher
 from app.enrichments.chain import Enrichments
 from app.formats import FORMATS, json_line
 from app.identity import Identity, IdentityPolicy
-from app.protocol import Protocol, parse_query
+from app.protocol import Protocol, RawEvent, parse_query
 from app.record import Record
+from app.record_ids import RecordIds, UnusedIds
 from app.redirect import redirect_event
 from app.request import REDIRECT_PATH, CollectorRequest
 
 log = logging.getLogger(__name__)
+RecordLimit = Callable[[], int | None]  # the sink's current message limit in bytes, None for none
+
+
+def unlimited() -> int | None:
+    return None
+
+
+@dataclass(slots=True)
+class Observed:
+    """One record as the Micro store keeps it (app/micro/): only built when micro_events is on."""
+
+    request: CollectorRequest
+    identity: Identity
+    params: RawEvent | None  # the tracker's parameters, when an event could be read
+    event: dict[str, Any] | None  # the enriched event; partial for a schema violation
+    bad_row: dict[str, Any] | None  # None for a good event
 
 
 @dataclass(slots=True)
@@ -35,6 +51,7 @@ class Collected:
     set_cookie: str | None
     anonymous: bool = False
     outcomes: Counter[str] = field(default_factory=Counter)  # good, or the bad-row type, per record
+    observed: list[Observed] = field(default_factory=list)  # for the Micro store, when it is on
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +61,16 @@ class Output:
     output_format: str
     partition_key: str
     max_payload_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class SinkLimits:
+    """The sinks' message limits in bytes, asked per request (a broker's may change on reconnect);
+    a record larger than its sink's becomes a size_violation naming `sink`."""
+
+    sink: str
+    good: RecordLimit = unlimited
+    bad: RecordLimit = unlimited
 
 
 class Pipeline:
@@ -57,6 +84,10 @@ class Pipeline:
         badrows: BadRows,
         output: Output,
         may_block: bool,
+        limits: SinkLimits,
+        record_ids: type[RecordIds] = UnusedIds,
+        observe: bool = False,
+        *,
         enrichments: Enrichments,
     ) -> None:
         self.identity = identity
@@ -67,6 +98,11 @@ class Pipeline:
         self.format_event = FORMATS[output.output_format]
         self.partition_key = output.partition_key
         self.may_block = may_block  # a stage may wait on the network: keep `collect` off the event loop
+        self.sink_name = limits.sink
+        self.good_limit, self.bad_limit = limits.good, limits.bad
+        # Digests only where a sink de-duplicates by record id (UnusedIds: none to pay for).
+        self.record_ids = record_ids
+        self.observe = observe  # keep each record's parts for the Micro store (app/micro/)
         self.enrichments = enrichments  # Enrich's configured enrichments, run on events that passed validation
 
     @staticmethod
@@ -77,7 +113,7 @@ class Pipeline:
         """Every request becomes records, even one the pipeline fails on: that is a bug, logged,
         and the request is kept whole as a generic_error bad row rather than answered with a 500."""
         try:
-            return self._collect(request)
+            return self._fit(self._collect(request))
         except Exception as error:
             # Type and place only: the message may quote request data, which never goes in a log.
             frame = traceback.extract_tb(error.__traceback__)[-1]
@@ -88,58 +124,88 @@ class Pipeline:
                 frame.lineno,
             )
             row = self.badrows.internal_error(request, error, now_ms())
-            bad = [
-                self._payload_record(
-                    row, request, Identity(anonymous=True, ip=None, network_userid=None, set_cookie=None)
-                )
-            ]
-            return Collected([], bad, None, False, Counter(generic_error=1))
+            row_id = self.record_ids(request, None).for_payload()
+            nobody = Identity(anonymous=True, ip=None, network_userid=None, set_cookie=None)
+            observed = [Observed(request, nobody, None, None, row)] if self.observe else []
+            bad = [Record(json_line(row), row_id, row_id)]
+            return self._fit(Collected([], bad, None, False, Counter(generic_error=1), observed))
 
     def _collect(self, request: CollectorRequest) -> Collected:
         now = now_ms()
         identity = self.identity.resolve(request, now / 1000)
         if identity.do_not_track:
             return Collected([], [], None)
+        ids = self.record_ids(request, identity.ip)
         size = len(request.body) + len(request.query_string)
         if size > self.max_payload_bytes:
             row = self.badrows.size_violation(request, self.max_payload_bytes, size, now)
-            bad = [self._payload_record(row, request, identity)]
-            return Collected([], bad, identity.set_cookie, identity.anonymous, Counter(size_violation=1))
+            bad = [self._payload_record(row, ids.for_payload(), identity)]
+            observed = [Observed(request, identity, None, None, row)] if self.observe else []
+            return Collected([], bad, identity.set_cookie, identity.anonymous, Counter(size_violation=1), observed)
 
         parsed = self.protocol.parse(request)
         if request.path == REDIRECT_PATH:  # the route checked the target before calling
             parsed.events = [redirect_event(params, params["u"]) for params in parsed.events]
-        bad = [
-            self._payload_record(
-                self.badrows.tracker_protocol_violation(request, identity, violation, now), request, identity
-            )
-            for violation in parsed.violations
-        ]
+        bad = []
+        observed = []
+        for violation in parsed.violations:
+            row = self.badrows.tracker_protocol_violation(request, identity, violation, now)
+            bad.append(self._payload_record(row, ids.for_payload(violation.body), identity))
+            if self.observe:
+                observed.append(Observed(request, identity, None, None, row))
         outcomes = Counter(tracker_protocol_violations=len(bad))
         good = []
         for params in parsed.events:
             enriched = self.enricher.enrich(params, identity, request, now)
             event = enriched.event
             key = event.get(self.partition_key) or event["event_id"]
+            bad_row = None
             if enriched.failures:  # validation comes first, as in Enrich: its failures win
-                row = self.badrows.schema_violation(request, identity, params, event, enriched.failures, now)
-                bad.append(Record(json_line(row), event["event_id"], key))
+                bad_row = self.badrows.schema_violation(request, identity, params, event, enriched.failures, now)
+                bad.append(Record(json_line(bad_row), ids.for_event(params), key))
                 outcomes["schema_violations"] += 1
             elif failed := enriched.enrichment_failures + self.enrichments.apply(
                 event, params, request, identity.anonymous
             ):
-                row = self.badrows.enrichment_failures(request, identity, params, event, failed, now)
-                bad.append(Record(json_line(row), event["event_id"], key))
+                bad_row = self.badrows.enrichment_failures(request, identity, params, event, failed, now)
+                bad.append(Record(json_line(bad_row), ids.for_event(params), key))
                 outcomes["enrichment_failures"] += 1
             else:
-                good.append(Record(self.format_event(event), event["event_id"], key))
+                good.append(Record(self.format_event(event), ids.for_event(params), key))
+            if self.observe:
+                observed.append(Observed(request, identity, params, event, bad_row))
         outcomes["good"] = len(good)
-        return Collected(good, bad, identity.set_cookie, identity.anonymous, +outcomes)
+        return Collected(good, bad, identity.set_cookie, identity.anonymous, +outcomes, observed)
+
+    def _fit(self, collected: Collected) -> Collected:
+        """Records larger than their sink's message limit become size_violation bad rows that fit:
+        a broker would refuse them for good, and every retry of the request with them
+        (docs/behaviour.md#sinks)."""
+        good_limit, bad_limit = self.good_limit(), self.bad_limit()
+        if good_limit is not None and any(len(record.data) > good_limit for record in collected.good):
+            fitting = [record for record in collected.good if len(record.data) <= good_limit]
+            for record in collected.good:
+                if len(record.data) > good_limit:
+                    collected.bad.append(self._oversized(record, good_limit))
+                    collected.outcomes["size_violation"] += 1
+            collected.outcomes["good"] = len(fitting)
+            collected.good = fitting
+            collected.outcomes = +collected.outcomes
+        if bad_limit is not None:
+            collected.bad = [
+                record if len(record.data) <= bad_limit else self._oversized(record, bad_limit)
+                for record in collected.bad
+            ]
+        return collected
+
+    def _oversized(self, record: Record, limit: int) -> Record:
+        row = self.badrows.oversized_record(record.data, limit, self.sink_name, now_ms())
+        data = json_line(row)
+        if len(data) > limit:  # a limit too small for even a tenth of it: the row says the sizes only
+            row["data"]["payload"] = ""
+            data = json_line(row)
+        return Record(data, record.id, record.key)
 
     @staticmethod
-    def _payload_record(row: dict[str, Any], request: CollectorRequest, identity: Identity) -> Record:
-        """A bad row for a whole payload. Its id derives from the payload, so a tracker's retry of
-        the same payload carries the same id and a de-duplicating broker keeps one copy."""
-        payload = f"{request.path}?{request.query_string}\n".encode() + request.body
-        row_id = str(uuid.uuid5(uuid.NAMESPACE_URL, hashlib.sha256(payload).hexdigest()))
+    def _payload_record(row: dict[str, Any], row_id: str, identity: Identity) -> Record:
         return Record(json_line(row), row_id, identity.network_userid or row_id)

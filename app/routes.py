@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 import zlib
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.batching import Batcher, Overloaded, SinkUnavailable
 from app.clock import now_ms
 from app.metrics import Metrics
+from app.micro.store import MicroStore
 from app.pipeline import Pipeline
 from app.redirect import check_target
 from app.request import REDIRECT_PATH, STANDARD_ROUTES, TP2_PATH, CollectorRequest
@@ -30,6 +32,10 @@ NO_CACHE = (b"cache-control", b"no-cache, no-store, must-revalidate")
 PIXEL_HEADERS = [(b"content-type", b"image/gif"), NO_CACHE]
 TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 URL_RESERVED = ":/?#[]@!$&'()*+,;=%~"  # left as they are in a Location header
+# A refused body is read and thrown away before the answer, up to these bounds; past them the
+# connection is closed with the rest unread.
+DRAIN_SECONDS = 5.0
+DRAIN_LIMITS = 4  # times the drop limit
 ALLOWED_METHODS = {
     TP2_PATH: ("GET", "HEAD", "POST"),
     "/i": ("GET", "HEAD"),
@@ -41,9 +47,12 @@ ALLOWED_METHODS = {
 class Rejected(Exception):
     """The request gets this 4xx answer and nothing is recorded."""
 
-    def __init__(self, status: int, message: str) -> None:
+    body_unread = False  # the client is still sending a body: read it away before answering
+
+    def __init__(self, status: int, message: str, headers: Headers | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers or []
 
 
 class ClientGone(Exception):
@@ -67,9 +76,16 @@ class RouteSettings:
 
 class TrackingRoutes:
     def __init__(
-        self, pipeline: Pipeline, batcher: Batcher, fallback: ASGIApp, metrics: Metrics, settings: RouteSettings
+        self,
+        pipeline: Pipeline,
+        batcher: Batcher,
+        fallback: ASGIApp,
+        metrics: Metrics,
+        settings: RouteSettings,
+        micro_store: MicroStore | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.micro_store = micro_store  # keeps the last events for the Micro API, when it is on
         self.batcher = batcher
         self.fallback = fallback
         self.metrics = metrics
@@ -93,6 +109,7 @@ class TrackingRoutes:
         if route is None:
             await self.fallback(scope, receive, send)
             return
+        started = time.perf_counter()
         headers = _headers(scope)
         cors = self._cors(headers)
         try:
@@ -100,10 +117,11 @@ class TrackingRoutes:
         except ClientGone:
             return
         except Rejected as rejected:
-            status, response_headers, body = rejected.status, cors + TEXT, str(rejected).encode()
+            if rejected.body_unread:
+                await self._drain(receive)
+            status, response_headers, body = rejected.status, cors + TEXT + rejected.headers, str(rejected).encode()
             if status == 413:  # the rest of the body was never read: the connection cannot be reused
                 response_headers.append((b"connection", b"close"))
-        self.metrics.request(route, status)
         length = str(len(PIXEL) if body is None else len(body)).encode()
         await send(
             {
@@ -113,6 +131,7 @@ class TrackingRoutes:
             }
         )
         await send({"type": "http.response.body", "body": body or b""})
+        self.metrics.request(route, status, time.perf_counter() - started)
 
     async def _track(
         self, scope: Scope, receive: Receive, route: str, headers: dict[str, str], cors: Headers
@@ -125,7 +144,8 @@ class TrackingRoutes:
         if method == "OPTIONS":
             return 200, cors + self.preflight_headers, b""
         if method not in ALLOWED_METHODS[route]:
-            raise Rejected(405, f"{method} is not allowed on {scope['path']}")
+            allow = ", ".join((*ALLOWED_METHODS[route], "OPTIONS")).encode()
+            raise Rejected(405, f"{method} is not allowed on {scope['path']}", [(b"allow", allow)])
         body = await self._read_body(headers, receive) if method == "POST" else b""
         query_string = scope["query_string"].decode("latin-1")
         request = CollectorRequest(
@@ -154,6 +174,8 @@ class TrackingRoutes:
         except (Overloaded, SinkUnavailable) as why:
             return 503, cors + TEXT + [(b"retry-after", self.retry_after)], f"not stored, retry later: {why}".encode()
         self.metrics.stored(collected.outcomes, collected.anonymous)
+        if self.micro_store is not None:  # beside the sink: what was acknowledged, as it was acknowledged
+            self.micro_store.add(collected.observed)
 
         answer = list(cors)
         if collected.set_cookie:
@@ -174,6 +196,8 @@ class TrackingRoutes:
         too_large = Rejected(413, f"request body larger than {self.drop_bytes} bytes: nothing recorded")
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.drop_bytes:
+            # With `Expect: 100-continue` the client sends nothing until told to: nothing to read away.
+            too_large.body_unread = "100-continue" not in headers.get("expect", "").lower()
             raise too_large
         chunks = []
         size = 0
@@ -184,6 +208,7 @@ class TrackingRoutes:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.drop_bytes:
+                too_large.body_unread = message.get("more_body", False)
                 raise too_large
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -195,6 +220,24 @@ class TrackingRoutes:
         if encoding not in ("identity", ""):
             raise Rejected(415, f"unsupported Content-Encoding {encoding}: send gzip or none")
         return body
+
+    async def _drain(self, receive: Receive) -> None:
+        """Read and discard the rest of a refused body, within DRAIN_LIMITS and DRAIN_SECONDS.
+        Closing with unread bytes makes the kernel reset the connection: a client (or a proxy in
+        front, which then answers 502 and counts the replica as failed) sees a broken pipe, not the 413."""
+
+        async def read_away() -> None:
+            left = DRAIN_LIMITS * self.drop_bytes
+            while left > 0:
+                message = await receive()
+                if message["type"] == "http.disconnect" or not message.get("more_body", False):
+                    return
+                left -= len(message.get("body", b""))
+
+        try:
+            await asyncio.wait_for(read_away(), DRAIN_SECONDS)
+        except TimeoutError:
+            pass  # a client that trickles gets its answer anyway, and the connection is closed
 
     def _gunzip(self, body: bytes, too_large: Rejected) -> bytes:
         """Inflate every gzip member, holding the result to the drop limit: a zip bomb is a 413,

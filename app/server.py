@@ -13,6 +13,7 @@ from app import __version__
 from app.batching import Batcher
 from app.config import Settings, load_settings
 from app.metrics import Metrics
+from app.micro.api import MicroService, MicroSettings
 from app.routes import RouteSettings, TrackingRoutes
 from app.shutdown import install_drain
 from app.sinks.base import Sink
@@ -29,9 +30,9 @@ def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None
     registry = build_registry(settings)
     check_schemas(registry, enrichments=settings.enrichments_dir is not None)
 
-    good, bad = sinks or build_sinks(settings)
-    pipeline = build_pipeline(settings, registry, good.name)
     metrics = Metrics()
+    good, bad = sinks or build_sinks(settings, metrics.spool)
+    pipeline = build_pipeline(settings, registry, good.name, good.max_record_bytes, bad.max_record_bytes)
     batcher = Batcher(
         good,
         bad,
@@ -51,23 +52,27 @@ def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None
         # broker can take a while, so not on the event loop.
         await asyncio.to_thread(batcher.healthy)
         install_drain(settings.drain_seconds, batcher.mark_draining)
+        if micro is not None:
+            await micro.start()
         try:
             yield
         finally:
+            if micro is not None:
+                await micro.stop()
             await batcher.close()
             metrics.close()
             registry.close()
 
     api = FastAPI(title="Snowplow-compatible collector", version=__version__, lifespan=lifespan)
 
-    @api.get("/health", response_class=PlainTextResponse)
+    @api.api_route("/health", methods=["GET", "HEAD"], response_class=PlainTextResponse)
     async def health() -> str:
         """Liveness: the process serves."""
         return "ok"
 
-    @api.get("/sink-health", response_class=PlainTextResponse)
+    @api.api_route("/sink-health", methods=["GET", "HEAD"], response_class=PlainTextResponse)
     async def sink_health() -> PlainTextResponse:
-        """Readiness: the sinks accept writes and the service is not shutting down."""
+        """Readiness: the sinks accept writes and the service is not shutting down (docs/behaviour.md#routes)."""
         if await asyncio.to_thread(batcher.healthy):  # a sink may ask its broker: not on the event loop
             return PlainTextResponse("ok")
         return PlainTextResponse("sink unavailable", status_code=503)
@@ -75,10 +80,17 @@ def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None
     @api.get("/metrics")
     async def prometheus() -> Response:
         """Prometheus text format, summed over every worker."""
+        await asyncio.to_thread(batcher.healthy)  # sink reachability as of this scrape, not the last probe
         return Response(metrics.render(), media_type=metrics.content_type)
 
     @api.get("/robots.txt", response_class=PlainTextResponse)
     async def robots() -> str:
         return ROBOTS
 
-    return TrackingRoutes(pipeline, batcher, api, metrics, settings_view(RouteSettings, settings))
+    # Snowplow Micro's API over the last events, when micro_events is set (app/micro/).
+    micro = (
+        MicroService(settings_view(MicroSettings, settings), api, pipeline, registry) if settings.micro_events else None
+    )
+    return TrackingRoutes(
+        pipeline, batcher, api, metrics, settings_view(RouteSettings, settings), micro.store if micro else None
+    )

@@ -10,18 +10,20 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from app import __version__, schemas
 from app.badrows import BadRows
-from app.config import Settings
+from app.config import EXTRAS, Settings, invalid_configuration, missing_extra
 from app.enrich import Enricher, first_ip_token
 from app.enrichments import EnrichmentSettings, build_enrichments
 from app.identity import IdentityPolicy, IdentitySettings
 from app.iglu import MissingSchemas, Registry, SchemaKey
 from app.iglu_remote import RemoteRepository
-from app.pipeline import Output, Pipeline
+from app.pipeline import Output, Pipeline, RecordLimit, SinkLimits, unlimited
 from app.privacy import IpMask
 from app.protocol import Protocol as ProtocolStage
-from app.sinks import file, http, stdout
+from app.record_ids import RecordIds, UnusedIds
+from app.sinks import file, http, memory, stdout
 from app.sinks.base import Sink
 from app.sinks.fault import FaultSwitch
+from app.sinks.spool import Report as SpoolReport
 from app.sinks.spool import Spool
 
 
@@ -53,7 +55,14 @@ def check_schemas(registry: Registry, *, enrichments: bool = False) -> None:
         registry.validator(SchemaKey.of(uri))
 
 
-def build_pipeline(settings: Settings, registry: Registry, sink_name: str) -> Pipeline:
+def build_pipeline(
+    settings: Settings,
+    registry: Registry,
+    sink_name: str,
+    good_limit: RecordLimit = unlimited,
+    bad_limit: RecordLimit = unlimited,
+) -> Pipeline:
+    """The stages; `good_limit`/`bad_limit` are the sinks' `max_record_bytes` (asked per request)."""
     ip_mask = IpMask(settings.ip_anonymise_octets, settings.ip_anonymise_ipv6_groups)
     v_collector = f"{settings.name}-{__version__}-{sink_name}"
     identity = IdentityPolicy(settings_view(IdentitySettings, settings), ip_mask)
@@ -73,7 +82,10 @@ def build_pipeline(settings: Settings, registry: Registry, sink_name: str) -> Pi
         BadRows(settings.name, v_collector, ip_mask, settings.client_ip_header),
         settings_view(Output, settings),
         registry.may_block,
-        build_enrichments(
+        SinkLimits(sink_name, good_limit, bad_limit),
+        RecordIds if settings.sink in DEDUPLICATING_SINKS else UnusedIds,
+        observe=settings.micro_events > 0,
+        enrichments=build_enrichments(
             settings_view(EnrichmentSettings, settings),
             registry,
             identity.client_ip,
@@ -112,29 +124,59 @@ def _http(settings: Settings, output: str) -> Sink:
     return http.build(settings_view(http.HttpSettings, settings), output)
 
 
-def _nats(settings: Settings, output: str) -> Sink:
-    from app.sinks import nats  # optional dependency (the nats extra): imported only when chosen
+def _without_extra(sink: str, error: ImportError) -> None:
+    """A sink whose client library is not installed stops start-up with check-config's one line
+    naming the extra, not a traceback; any other import error is left to rise as it is."""
+    if (error.name or "").split(".")[0] == EXTRAS[sink]:
+        raise invalid_configuration([missing_extra(sink)]) from None
 
+
+def _memory(settings: Settings, output: str) -> Sink:
+    return memory.build(settings_view(memory.MemorySettings, settings), output)
+
+
+def _nats(settings: Settings, output: str) -> Sink:
+    try:
+        from app.sinks import nats  # optional dependency (the nats extra): imported only when chosen
+    except ImportError as error:
+        _without_extra("nats", error)
+        raise
     return nats.build(settings_view(nats.NatsSettings, settings), output)
 
 
 def _kafka(settings: Settings, output: str) -> Sink:
-    from app.sinks import kafka  # optional dependency (the kafka extra): imported only when chosen
-
+    try:
+        from app.sinks import kafka  # optional dependency (the kafka extra): imported only when chosen
+    except ImportError as error:
+        _without_extra("kafka", error)
+        raise
     return kafka.build(settings_view(kafka.KafkaSettings, settings), output)
 
 
-SINKS: dict[str, SinkBuilder] = {"file": _file, "stdout": _stdout, "http": _http, "nats": _nats, "kafka": _kafka}
+SINKS: dict[str, SinkBuilder] = {
+    "file": _file,
+    "stdout": _stdout,
+    "memory": _memory,
+    "http": _http,
+    "nats": _nats,
+    "kafka": _kafka,
+}
 REMOTE_SINKS = frozenset({"http", "nats", "kafka"})  # across a network: a spool can stand in while it is down
+DEDUPLICATING_SINKS = frozenset({"nats"})  # drop a record whose id they have seen (JetStream's Nats-Msg-Id)
 
 
-def build_sinks(settings: Settings) -> tuple[Sink, Sink]:
-    """The good and the bad output, each its own sink of the configured kind."""
-    build = SINKS[settings.sink]
-    sinks = [build(settings, output) for output in ("good", "bad")]
+def build_sink(settings: Settings, output: str) -> Sink:
+    """The configured sink for one output ("good" or "bad"), without spool or fault switch."""
+    return SINKS[settings.sink](settings, output)
+
+
+def build_sinks(settings: Settings, report: SpoolReport | None = None) -> tuple[Sink, Sink]:
+    """The good and the bad output, each its own sink of the configured kind; `report` receives
+    the spool's figures once a second."""
+    sinks = [build_sink(settings, output) for output in ("good", "bad")]
     if settings.spool_dir is not None and settings.sink in REMOTE_SINKS:
         sinks = [
-            Spool(sink, settings.spool_dir / output, settings.spool_max_bytes)
+            Spool(sink, settings.spool_dir / output, settings.spool_max_bytes, report)
             for sink, output in zip(sinks, ("good", "bad"), strict=True)
         ]
     if settings.fault_switch is not None:

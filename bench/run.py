@@ -201,12 +201,12 @@ def restart_service(service: Server, workdir: Path, step: int) -> Server:
 
 
 def count_records(folder: Path) -> int:
-    return sum(path.read_bytes().count(b"\n") for path in folder.glob("*.jsonl*"))
+    return sum(path.read_bytes().count(b"\n") for path in folder.iterdir() if not path.name.startswith("."))
 
 
 def drop_sealed_files(data_dir: Path) -> None:
     """Keep the disk from filling in a long run: sealed files are never written again."""
-    for path in data_dir.glob("*/*.jsonl"):
+    for path in [*data_dir.glob("*/*.jsonl"), *data_dir.glob("*/*.tsv")]:
         path.unlink(missing_ok=True)
 
 

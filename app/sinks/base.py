@@ -20,6 +20,9 @@ class Sink(Protocol):
     def healthy(self) -> bool:
         """Whether a write now would be expected to succeed."""
 
+    def max_record_bytes(self) -> int | None:
+        """The largest record the destination takes (a broker's message limit), None for no limit."""
+
     def tick(self) -> None:
         """Housekeeping, about once a second whatever the traffic, e.g. rotating an old file."""
 

@@ -37,6 +37,9 @@ class FaultSwitch:
     def healthy(self) -> bool:
         return self._state() not in ("fail", "stall") and self.inner.healthy()
 
+    def max_record_bytes(self) -> int | None:
+        return self.inner.max_record_bytes()
+
     def tick(self) -> None:
         self.inner.tick()
 

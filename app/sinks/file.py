@@ -2,7 +2,7 @@
 
 Files being written end in `.part` and hold only whole, fsynced lines, except after a crash,
 when the last line may be torn: the next start cuts it off and seals the file. A sealed file
-(`.jsonl`) is never written again. Each process holds an exclusive lock on its own `.part`
+(`.jsonl`, or `.tsv` for enriched TSV) is never written again, nor replaced: sealing takes the next free name. Each process holds an exclusive lock on its own `.part`
 file, so several workers share a folder without clashing, and none repairs another's file.
 """
 
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.sinks.base import Record
-from app.sinks.disk import fsync_dir, write_all
+from app.sinks.disk import fsync_dir, seal, write_all
 
 log = logging.getLogger(__name__)
 PART = ".part"
@@ -39,18 +39,22 @@ class FileSettings:
     data_dir: Path
     file_rotate_bytes: int
     file_rotate_seconds: float
+    output_format: str
 
 
 def build(settings: FileSettings, output: str) -> FileSink:
-    """The sink of one output (good or bad): its own folder under data_dir."""
-    return FileSink(settings.data_dir / output, settings.file_rotate_bytes, settings.file_rotate_seconds)
+    """The sink of one output (good or bad): its own folder under data_dir. Bad rows are always
+    JSON; the good output is JSON lines or enriched TSV, and its files are named so."""
+    suffix = ".tsv" if output == "good" and settings.output_format == "tsv" else ".jsonl"
+    return FileSink(settings.data_dir / output, settings.file_rotate_bytes, settings.file_rotate_seconds, suffix)
 
 
 class FileSink:
     name = "file"
 
-    def __init__(self, directory: Path, rotate_bytes: int, rotate_seconds: float) -> None:
+    def __init__(self, directory: Path, rotate_bytes: int, rotate_seconds: float, suffix: str = ".jsonl") -> None:
         self.directory = directory
+        self.suffix = suffix
         self.rotate_bytes = rotate_bytes
         self.rotate_seconds = rotate_seconds
         self._file: _OpenFile | None = None
@@ -62,6 +66,11 @@ class FileSink:
         except OSError as error:
             self._failing = True
             log.error("file sink %s unusable at start: %s", directory, error)
+            return
+        # A read-only folder lets all of the above pass: readiness must say so before the first write fails.
+        if not self._probe():
+            self._failing = True
+            log.error("file sink %s cannot take a written file at start", directory)
 
     def recover(self) -> None:
         """Seal `.part` files left by a process that died: cut a torn last line, then rename."""
@@ -82,9 +91,9 @@ class FileSink:
                     os.ftruncate(fd, whole)
                     os.fsync(fd)
                     log.warning("cut a torn last line (%d bytes) from %s", len(data) - whole, path.name)
-                if whole:
-                    path.rename(path.with_name(path.name[: -len(PART)]))
-                else:
+                if whole and os.fstat(fd).st_nlink == 1:
+                    seal(path, PART)
+                else:  # empty, or sealed already by a process that died before removing this name
                     path.unlink()
             finally:
                 os.close(fd)
@@ -95,7 +104,7 @@ class FileSink:
         # writes fail loudly rather than land on whatever disk is underneath.
         self._sequence += 1
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        path = self.directory / f"{stamp}-{os.getpid()}-{self._sequence:04d}.jsonl{PART}"
+        path = self.directory / f"{stamp}-{os.getpid()}-{self._sequence:04d}{self.suffix}{PART}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -159,7 +168,7 @@ class FileSink:
             return
         try:
             if current.size:
-                current.path.rename(current.path.with_name(current.path.name[: -len(PART)]))
+                seal(current.path, PART)
             else:
                 current.path.unlink()
             fsync_dir(self.directory)
@@ -188,6 +197,9 @@ class FileSink:
         except OSError:
             return False
         return True
+
+    def max_record_bytes(self) -> int | None:
+        return None
 
     def tick(self) -> None:
         if self._file is not None and time.monotonic() - self._file.opened_at >= self.rotate_seconds:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from app.redact import safe_url, scrub
 from app.sinks.base import Record, Refused
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class HttpSink:
 
     def __init__(self, url: str, timeout_s: float, attempts: int, backoff_s: float) -> None:
         self.url = url
+        self.shown_url = safe_url(url)  # for messages: logs and 503 bodies never see its secrets
         self.attempts = attempts
         self.backoff_s = backoff_s
         self.client = httpx.Client(timeout=timeout_s)
@@ -56,7 +58,7 @@ class HttpSink:
             try:
                 response = self.client.post(self.url, content=body, headers=headers)
             except httpx.HTTPError as error:
-                problem = f"{type(error).__name__}: {error}"
+                problem = f"{type(error).__name__}: {scrub(str(error), self.url)}"
             else:
                 if response.is_success:
                     self._failing = False
@@ -64,11 +66,11 @@ class HttpSink:
                 problem = f"HTTP {response.status_code}"
                 if response.status_code < 500 and response.status_code not in RETRIED_STATUSES:
                     self._failing = True
-                    raise Refused(f"http sink {self.url}: {problem}: the receiver refuses this batch")
+                    raise Refused(f"http sink {self.shown_url}: {problem}: the receiver refuses this batch")
             if attempt < self.attempts:
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))
         self._failing = True
-        raise OSError(f"http sink {self.url}: {problem} after {attempt} attempt(s)")
+        raise OSError(f"http sink {self.shown_url}: {problem} after {attempt} attempt(s)")
 
     def healthy(self) -> bool:
         """Asks the receiver (at most once a second): with no traffic, a failure or a recovery
@@ -84,6 +86,9 @@ class HttpSink:
             except httpx.HTTPError:
                 self._failing = True
         return not self._failing
+
+    def max_record_bytes(self) -> int | None:
+        return None
 
     def tick(self) -> None:
         pass

@@ -17,6 +17,9 @@ from app.sinks.base import Record
 
 log = logging.getLogger(__name__)
 HEALTH_PROBE_TIMEOUT_S = 2.0
+DEFAULT_MESSAGE_MAX_BYTES = 1_000_000  # librdkafka's default message.max.bytes
+# The producer counts key and protocol framing against message.max.bytes, not only the value.
+MESSAGE_OVERHEAD_BYTES = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,8 @@ class KafkaSink:
             "error_cb": self._client_error,
         }
         self.producer = Producer(settings)
+        limit = int(producer_settings.get("message.max.bytes", DEFAULT_MESSAGE_MAX_BYTES))
+        self._max_record_bytes = limit - MESSAGE_OVERHEAD_BYTES
         self._failing = True  # until the cluster has answered once: /sink-health stays 503 at start
 
     def write(self, records: list[Record]) -> None:
@@ -103,6 +108,9 @@ class KafkaSink:
             except KafkaException:
                 pass
         return not self._failing
+
+    def max_record_bytes(self) -> int | None:
+        return self._max_record_bytes
 
     def tick(self) -> None:
         self.producer.poll(0)

@@ -17,10 +17,13 @@ import fcntl
 import logging
 import os
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 
+from app.logs import Throttled
 from app.sinks.base import Record, Refused, Sink
 from app.sinks.disk import fsync_dir, write_all
 
@@ -31,9 +34,23 @@ MAX_BACKOFF_S = 5.0
 CLOSE_WAIT_S = 30.0
 
 
+def read_batch(path: Path) -> list[Record]:
+    """The records of a spooled batch (`.batch` or `.failed`); OSError or ValueError if it is not whole."""
+    return [
+        Record(data.encode(), record_id, key)
+        for record_id, key, data in map(orjson.loads, path.read_bytes().splitlines())
+    ]
+
+
+# (output, bytes, batches, age of the oldest batch in seconds, .failed batches): for the metrics
+Report = Callable[[str, int, int, float, int], None]
+
+
 class Spool:
-    def __init__(self, inner: Sink, directory: Path, max_bytes: int) -> None:
+    def __init__(self, inner: Sink, directory: Path, max_bytes: int, report: Report | None = None) -> None:
         self.inner = inner
+        self.directory = directory
+        self.report = report
         self.name = inner.name
         self.max_bytes = max_bytes
         directory.mkdir(parents=True, exist_ok=True)
@@ -50,6 +67,8 @@ class Spool:
         self._spooled = sorted(self.folder.glob(f"*{BATCH}"))
         self._bytes = sum(path.stat().st_size for path in self._spooled)
         self._closing = False
+        self._spooling = Throttled(log)  # a line per batch or per retry would flood the log in an outage
+        self._waiting = Throttled(log)
         self._sender = threading.Thread(target=self._send_spooled, name=f"spool-{self.name}", daemon=True)
         self._sender.start()
 
@@ -82,7 +101,7 @@ class Spool:
                     self.inner.write(records)
                     return
                 except Exception as error:
-                    log.warning("%s sink unavailable, spooling: %s", self.name, error)
+                    self._spooling(logging.WARNING, "%s sink unavailable, spooling: %s", self.name, error)
             self._append(records)
             self._guard.notify()
 
@@ -113,10 +132,7 @@ class Spool:
                     return
                 oldest = self._spooled[0]
             try:
-                records = [
-                    Record(data.encode(), record_id, key)
-                    for record_id, key, data in map(orjson.loads, oldest.read_bytes().splitlines())
-                ]
+                records = read_batch(oldest)
             except (OSError, ValueError) as error:  # never written whole: set aside, not retried forever
                 log.error("spooled batch %s unreadable, kept as %s: %s", oldest.name, FAILED, error)
                 self._done_with(oldest, oldest.with_suffix(FAILED))
@@ -128,13 +144,15 @@ class Spool:
                 self._done_with(oldest, oldest.with_suffix(FAILED))
                 continue
             except Exception as error:
-                log.info("spool waits for the %s sink: %s", self.name, error)
+                self._waiting(logging.INFO, "spool waits for the %s sink: %s", self.name, error)
                 with self._guard:
                     self._guard.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
                 continue
             backoff = 0.1
             self._done_with(oldest)
+            if self._waiting.clear() | self._spooling.clear():
+                log.info("the %s sink takes batches again; sending what was spooled", self.name)
 
     def _done_with(self, batch: Path, keep_as: Path | None = None) -> None:
         with self._guard:
@@ -149,8 +167,23 @@ class Spool:
     def healthy(self) -> bool:
         return self.inner.healthy()  # readiness reports the broker; the spool still accepts meanwhile
 
+    def max_record_bytes(self) -> int | None:
+        return self.inner.max_record_bytes()
+
     def tick(self) -> None:
         self.inner.tick()
+        if self.report is not None:
+            self.report(self.directory.name, *self.stats())
+
+    def stats(self) -> tuple[int, int, float, int]:
+        """(bytes, batches, age of the oldest in seconds, .failed batches in any folder of this spool)."""
+        with self._guard:
+            size, batches, oldest = self._bytes, len(self._spooled), self._spooled[0] if self._spooled else None
+        try:
+            age = max(0.0, time.time() - oldest.stat().st_mtime) if oldest is not None else 0.0
+        except OSError:  # sent and deleted meanwhile
+            age = 0.0
+        return size, batches, age, sum(1 for _ in self.directory.glob(f"*/*{FAILED}"))
 
     def close(self) -> None:
         with self._guard:

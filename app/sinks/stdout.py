@@ -32,6 +32,9 @@ class StdoutSink:
     def healthy(self) -> bool:
         return not self.stream.closed
 
+    def max_record_bytes(self) -> int | None:
+        return None
+
     def tick(self) -> None:
         pass
 

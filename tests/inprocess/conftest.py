@@ -1,50 +1,24 @@
 """The whole ASGI app in the test's own event loop: `create_app` with sinks that keep records in
-memory, driven through httpx.ASGITransport after its lifespan has started. No process, no port."""
+memory (app/sinks/memory.py), driven through httpx.ASGITransport after its lifespan has started.
+No process, no port."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from asgi_lifespan import LifespanManager
 
 from app.config import Settings
 from app.server import create_app
-from app.sinks.base import Record
+from app.sinks.memory import MemorySink
 
 PEER = "203.0.113.9"  # a public address: not a trusted proxy
-
-
-@dataclass
-class MemorySink:
-    """Keeps every record it is given; `failing` makes writes fail as a broker outage would."""
-
-    name: str = "memory"
-    records: list[Record] = field(default_factory=list)
-    failing: bool = False
-
-    def write(self, records: list[Record]) -> None:
-        if self.failing:
-            raise OSError("memory sink failing on purpose")
-        self.records.extend(records)
-
-    def healthy(self) -> bool:
-        return not self.failing
-
-    def tick(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def lines(self) -> list[dict[str, Any]]:
-        return [orjson.loads(record.data) for record in self.records]
 
 
 @dataclass

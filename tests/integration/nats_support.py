@@ -66,6 +66,7 @@ class NatsServer:
         self.store_dir = store_dir
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
+        self.max_payload: int | None = None  # the server's message limit, when not its default (1 MiB)
 
     @property
     def url(self) -> str:
@@ -74,6 +75,10 @@ class NatsServer:
     def start(self, timeout_s: float = 15) -> None:
         assert self.process is None or self.process.poll() is not None, "already running"
         command = [str(NATS_SERVER), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store_dir)]
+        if self.max_payload is not None:  # no command-line flag for it: a config file
+            config = self.log_path.with_suffix(".conf")
+            config.write_text(f"max_payload: {self.max_payload}\n")
+            command += ["-c", str(config)]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s
@@ -110,6 +115,20 @@ class NatsServer:
             return False
         finally:
             await client.close()
+
+    def create_stream(self, stream: str = STREAM, *, update: bool = False, **config: Any) -> None:
+        """The stream as an operator makes it (before the collector starts, its settings win) or changes it."""
+
+        async def create() -> None:
+            client = await _connect(self.url)
+            try:
+                jetstream = client.jetstream(timeout=5)
+                make = jetstream.update_stream if update else jetstream.add_stream
+                await make(name=stream, subjects=[GOOD, BAD], **config)
+            finally:
+                await client.close()
+
+        asyncio.run(create())
 
     # --- reading what the stream holds ------------------------------------------------------
 

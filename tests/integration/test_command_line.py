@@ -45,3 +45,26 @@ def test_bad_settings_stop_start_up_naming_the_setting():
         result = run("check-config", env=env)
         assert result.returncode == 2, env
         assert named in result.stderr, (env, result.stderr)
+
+
+def test_an_unknown_key_in_the_config_file_is_named_as_written_there(tmp_path):
+    config = tmp_path / "collector.toml"
+    config.write_text('sink = "file"\ncookie_domian = "acme.com"\n')
+    result = run("check-config", "--config", str(config))
+    assert result.returncode == 2
+    assert "cookie_domian in the config file: unknown setting" in result.stderr, result.stderr
+    assert "COLLECTOR_COOKIE_DOMIAN" not in result.stderr
+
+
+def test_the_example_config_file_is_valid():
+    result = run("check-config", "--config", str(ROOT / "deploy" / "collector.toml"))
+    assert (result.returncode, result.stdout.strip()) == (0, "configuration ok"), result.stderr
+
+
+def test_a_sink_without_its_extra_stops_start_up_in_one_line(tmp_path):
+    """Where nats-py is not installed (an import of it fails), serving stops naming the extra, with no traceback."""
+    (tmp_path / "nats.py").write_text("raise ModuleNotFoundError(\"No module named 'nats'\", name='nats')\n")
+    result = run("serve", env={"COLLECTOR_SINK": "nats", "PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 2
+    assert "COLLECTOR_SINK: the nats sink needs its extra: pip install 'pycollector[nats]'" in result.stderr
+    assert "Traceback" not in result.stderr

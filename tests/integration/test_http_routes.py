@@ -155,6 +155,31 @@ def test_sink_health_is_ok_when_the_sink_accepts_writes(collector):
     assert (response.status_code, response.text) == (200, "ok")
 
 
+@pytest.mark.parametrize("path", ["/health", "/sink-health"])
+def test_health_checks_answer_head_as_load_balancers_send_it(collector, path):
+    response = httpx.head(collector.url + path)
+
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+@pytest.mark.parametrize(
+    "method, path, allowed",
+    [
+        ("DELETE", "/com.snowplowanalytics.snowplow/tp2", {"GET", "HEAD", "POST", "OPTIONS"}),
+        ("POST", "/i", {"GET", "HEAD", "OPTIONS"}),
+        ("PUT", "/ice.png", {"GET", "HEAD", "OPTIONS"}),
+        ("POST", "/health", {"GET", "HEAD"}),
+    ],
+)
+def test_a_method_not_allowed_is_405_naming_the_allowed_ones(collector, method, path, allowed):
+    response = httpx.request(method, collector.url + path)
+
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["allow"].split(",")} == allowed
+    assert collector.good() == [] and collector.bad() == []
+
+
 def test_robots_txt_disallows_all_crawlers(collector):
     response = httpx.get(collector.url + "/robots.txt")
 

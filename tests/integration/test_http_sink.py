@@ -7,6 +7,9 @@ and can be switched to answer 500, or to drop the connection without an answer, 
 from __future__ import annotations
 
 import gzip
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +30,7 @@ from http_support import (
     wait_until,
 )
 
+from tests.conftest import ROOT
 from tests.load import Load
 
 
@@ -49,7 +53,8 @@ class Batch:
 
 
 class Receiver:
-    """Accepts POSTed batches; `mode` is "ok", "fail" (answer 500) or "drop" (close, no answer)."""
+    """Accepts POSTed batches; `mode` is "ok", "fail" (answer 500), "reject" (answer 400: never this
+    batch) or "drop" (close, no answer)."""
 
     def __init__(self, answers_head: bool = True) -> None:
         self.mode = "ok"
@@ -93,6 +98,8 @@ class Receiver:
                     receiver.refused += 1
                 if mode == "drop":
                     self.close_connection = True  # hang up without a status line
+                elif mode == "reject":
+                    self._answer(400)
                 else:
                     self._answer(500)
                 return True
@@ -112,7 +119,9 @@ class Receiver:
             return [record for batch in self.batches if batch.path == path for record in batch.records]
 
     def event_ids(self) -> list[str]:
-        return [record["event_id"] for record in self.records("/good")]
+        return [
+            record["event_id"] for batch in self.batches if batch.path.startswith("/good") for record in batch.records
+        ]
 
     def close(self) -> None:
         self.server.shutdown()
@@ -272,3 +281,28 @@ def test_spool_acknowledges_while_the_receiver_fails_and_delivers_in_order_after
     [bad_row] = receiver.records("/bad")
     assert raw_parameters(bad_row)["eid"] == broken["eid"]
     wait_until(lambda: not list(spool.glob("*/*/*.batch")))  # sent on means removed from the spool
+
+
+def test_batches_set_aside_as_failed_are_sent_again_by_the_resend_command(receiver, collector_factory, tmp_path):
+    env = http_env(receiver, COLLECTOR_SPOOL_DIR=str(tmp_path / "spool"))
+    collector = started(collector_factory, env)
+    receiver.mode = "reject"  # a receiver misconfigured: it refuses every batch for good
+    refused = [page_view(), page_view()]
+    for event in refused:
+        assert post(collector.url, event).status_code == 200  # the spool took custody
+    failed = tmp_path / "spool" / "good"
+    wait_until(lambda: len(list(failed.glob("*/*.failed"))) == 2)
+    assert collector.stop() == 0
+
+    command = [sys.executable, "-m", "app", "resend-failed"]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")} | env
+    still_refused = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60)
+    assert still_refused.returncode == 1, still_refused.stderr
+    assert len(list(failed.glob("*/*.failed"))) == 2, "a batch refused again is kept"
+
+    receiver.mode = "ok"  # the operator fixed the receiver
+    resent = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60)
+    assert resent.returncode == 0, resent.stdout + resent.stderr
+    assert "2 batches sent, 0 kept" in resent.stderr
+    assert receiver.event_ids() == [event["eid"] for event in refused], "not sent again in spooled order"
+    assert list(failed.glob("*/*.failed")) == []

@@ -300,3 +300,18 @@ def test_spool_acknowledges_during_the_outage_and_delivers_everything_in_order_a
     [bad_row] = reader(mock, BAD).read_until(lambda rows: len(rows) >= 1)
     assert raw_parameters(bad_row.value)["eid"] == broken["eid"]
     wait_until(lambda: not list(spool.glob("*/*/*.batch")), 10)  # sent on means removed from the spool
+
+
+def test_records_larger_than_message_max_bytes_become_size_violations_that_fit(kafka, reader, collector_factory):
+    mock = kafka()
+    limit = 8192
+    settings = orjson.dumps({"message.max.bytes": str(limit)}).decode()
+    collector = collector_factory(env=kafka_env(mock, COLLECTOR_KAFKA_PRODUCER_SETTINGS=settings))
+    big = page_view(url="https://shop.example/" + "p" * 2900, page="t" * 1900, refr="https://r.example/" + "r" * 2900)
+    small = page_view()
+    assert post(collector.url, big, small).status_code == 200, "not refused by the producer, nor retried forever"
+    assert [record.event_id for record in reader(mock, GOOD).read_ids([small["eid"]])] == [small["eid"]]
+    [row] = [record.value for record in reader(mock, BAD).read_until(lambda records: len(records) >= 1)]
+    assert_valid_bad_row(row)
+    assert row["data"]["failure"]["maximumAllowedSizeBytes"] < limit
+    assert big["eid"] in row["data"]["payload"]

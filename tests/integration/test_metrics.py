@@ -6,6 +6,7 @@ import time
 
 import httpx
 import pytest
+from http_support import page_view, post, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
 TP2 = "/com.snowplowanalytics.snowplow/tp2"
@@ -50,3 +51,39 @@ def test_counters_match_the_traffic(collector_factory, workers):
     while samples(collector.url)[("collector_sink_healthy", ())] != 1:
         assert time.monotonic() < deadline, "a worker never reported healthy sinks"
     assert len(collector.good()) == 7 and len(collector.bad()) == 2
+
+
+def test_an_outage_shows_as_unreachable_sink_growing_spool_and_failed_batches(collector_factory, tmp_path):
+    from test_http_sink import Receiver, http_env, started
+
+    receiver = Receiver()
+    try:
+        collector = started(collector_factory, http_env(receiver, COLLECTOR_SPOOL_DIR=str(tmp_path / "spool")))
+        assert post(collector.url, page_view()).status_code == 200
+
+        def value(name: str, **labels: str) -> float | None:  # None: not reported (yet)
+            return samples(collector.url).get((name, tuple(sorted(labels.items()))))
+
+        assert value("collector_sink_reachable", output="good") == 1
+        assert value("collector_sink_healthy") == 1
+
+        receiver.mode = "fail"  # the receiver is down: the spool takes custody, the tracker still gets 200s
+        for _ in range(3):
+            assert post(collector.url, page_view()).status_code == 200
+        wait_until(lambda: value("collector_spool_batches", output="good") == 3)
+        assert (value("collector_spool_bytes", output="good") or 0) > 0
+        wait_until(lambda: (value("collector_spool_oldest_seconds", output="good") or 0) >= 1)
+        assert value("collector_sink_reachable", output="good") == 0
+        assert value("collector_sink_healthy") == 0, "a spooled write is not a healthy sink"
+
+        receiver.mode = "reject"  # back, but refusing these batches for good: set aside for an operator
+        wait_until(lambda: value("collector_spool_failed_batches", output="good") == 3)
+        assert value("collector_spool_batches", output="good") == 0
+        assert value("collector_spool_bytes", output="good") == 0
+        assert value("collector_spool_oldest_seconds", output="good") == 0
+        assert len(list((tmp_path / "spool" / "good").glob("*/*.failed"))) == 3
+
+        assert value("collector_request_seconds_count", route=TP2) == 4
+        assert value("collector_request_seconds_bucket", route=TP2, le="+Inf") == 4
+    finally:
+        receiver.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 from http_support import TP2, page_view, pixel, post, raw_parameters, wait_until
-from nats_support import BAD, GOOD, NatsServer, collector_env
+from nats_support import BAD, GOOD, STREAM, NatsServer, collector_env
 
 from tests.load import Load
 
@@ -143,3 +143,20 @@ def test_unreachable_broker_at_start_keeps_sink_health_503_until_it_is_up(collec
         wait_until(lambda: event_counts(broker) == wanted, timeout_s=15)  # the spool sends on by itself
     finally:
         broker.kill()
+
+
+def test_without_a_stream_the_service_is_not_ready_and_says_which_one_is_missing(nats_server, collector_factory):
+    env = collector_env(nats_server)
+    del env["COLLECTOR_NATS_STREAM"]  # the operator was to create the stream, and has not
+    collector = collector_factory(env=env)
+
+    wait_until(lambda: f"no JetStream stream takes subject {GOOD}" in collector.log())
+    assert f"no JetStream stream takes subject {BAD}" in collector.log()
+    assert sink_health(collector.url) == 503, "ready while every event would be refused"
+    refused = page_view()
+    assert pixel(collector.url, refused).status_code == 503
+
+    nats_server.create_stream(STREAM)  # what docs/operations.md tells the operator to do
+    wait_until(lambda: sink_health(collector.url) == 200)
+    assert pixel(collector.url, refused).status_code == 200  # the tracker's retry
+    assert event_counts(nats_server) == Counter({refused["eid"]: 1})

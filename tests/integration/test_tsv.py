@@ -47,7 +47,9 @@ def test_tsv_lines_are_read_by_the_python_analytics_sdk(collector_factory):
     response = httpx.get(f"{collector.url}/i", params=params, headers={"User-Agent": "Mozilla/5.0 test"})
     assert response.status_code == 200
 
-    [line] = [line for path in (collector.data_dir / "good").glob("*.jsonl*") for line in path.read_text().splitlines()]
+    good_files = list((collector.data_dir / "good").iterdir())
+    assert [path.name.endswith(".tsv.part") for path in good_files] == [True], good_files
+    [line] = [line for path in good_files for line in path.read_text().splitlines()]
     assert len(line.split("\t")) == 131
     event = transform(line)
     assert event["event_id"] == params["eid"]

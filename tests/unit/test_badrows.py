@@ -418,12 +418,67 @@ def test_oversized_payload_makes_a_size_violation(bad_rows, method, request_, ac
     assert data["payload"] == kept  # a tenth of the limit (2000 characters of query, or in all), not the payload
 
 
+@pytest.mark.parametrize("output_format", ["json", "tsv"])
+def test_records_larger_than_the_sinks_message_limit_become_size_violations_that_fit(
+    registry, official, make_request, payload, output_format
+):
+    limit = 4000  # the sink's message limit, as a broker sink reports it
+    pipeline = build_pipeline(Settings(output_format=output_format), registry, "nats", lambda: limit, lambda: limit)
+    small, big = (
+        {**PAGE_VIEW, "eid": KNOWN_ID},
+        {**PAGE_VIEW, "page": "t" * 1900, "url": "https://a.example/" + "p" * 2900},
+    )
+    not_an_event = {**PAGE_VIEW, "tv": 1, "page": "x" * 5000}  # a tracker_protocol_violations row of 5 KB
+    request = make_request(
+        "POST", body=payload([small, big, not_an_event]), headers={"Content-Type": "application/json"}
+    )
+    collected = pipeline.collect(request)
+    assert len(collected.good) == 1 and KNOWN_ID.encode() in collected.good[0].data
+    rows = [orjson.loads(record.data) for record in collected.bad]
+    assert [row["schema"] for row in rows] == [SIZE_VIOLATION, SIZE_VIOLATION]
+    for record, row in zip(collected.bad, rows, strict=True):
+        official[SIZE_VIOLATION](row["data"])
+        assert len(record.data) <= limit
+        assert row["data"]["failure"]["maximumAllowedSizeBytes"] == limit
+        assert row["data"]["failure"]["actualSizeBytes"] > limit
+        assert len(row["data"]["payload"]) <= limit // 10
+    assert "tracker_protocol_violations" in rows[0]["data"]["payload"]  # the cut row still says what it was
+    assert collected.outcomes == {"good": 1, "size_violation": 1, "tracker_protocol_violations": 1}
+
+
 def test_payload_at_the_limit_is_not_a_size_violation(bad_rows, payload):
     events = [{**PAGE_VIEW, "page": "x" * 900} for _ in range(21)]
     events[-1]["page"] += "x" * (20_000 - len(payload(events)))
     assert len(payload(events)) == 20_000 and len(events[-1]["page"]) <= 2000
     good, rows = post(bad_rows, payload(events))
     assert rows == [] and len(good) == 21
+
+
+@pytest.mark.parametrize(("method", "request_", "schema", "where"), REQUESTS_WITH_A_COLLECTOR_PAYLOAD)
+def test_anonymous_bad_rows_drop_the_headers_in_which_proxies_name_the_client(
+    bad_rows, method, request_, schema, where
+):
+    client_headers = {name: "198.51.100.40" for name in ("True-Client-IP", "X-Client-IP", "Fastly-Client-IP")}
+    headers = {**request_.get("headers", {}), **client_headers, "SP-Anonymous": "*"}
+    data = one_bad_row(bad_rows(method, **{**request_, "headers": headers}), schema)
+    assert "198.51.100.40" not in orjson.dumps(data).decode()
+
+
+def test_with_ip_anonymisation_a_generic_error_masks_the_addresses_it_keeps(
+    registry, official, make_request, monkeypatch
+):
+    pipeline = build_pipeline(Settings(ip_anonymise_octets=1), registry, "file")
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug near 198.51.100.41")
+
+    monkeypatch.setattr(pipeline.enricher, "enrich", broken)
+    request = make_request("GET", query="e=pv&p=web&ip=198.51.100.41", headers={"User-Agent": "x"})
+    [record] = pipeline.collect(request).bad
+    row = orjson.loads(record.data)
+    official[GENERIC_ERROR](row["data"])
+    assert row["data"]["payload"] == "GET /i?e=pv&p=web&ip=198.51.100.0\n"
+    assert row["data"]["failure"]["errors"] == ["RuntimeError: a bug near 198.51.100.0"]
 
 
 def test_a_pipeline_bug_keeps_the_request_whole_as_a_generic_error(bad_rows, pipeline, payload, monkeypatch):

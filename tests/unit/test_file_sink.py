@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -132,6 +134,20 @@ def test_close_seals_the_open_file(tmp_path):
     assert stored_lines(tmp_path) == [record(1)]
 
 
+def test_sealing_never_replaces_a_sealed_file_of_the_same_name(tmp_path):
+    """PID 1 in a container and a clock that repeats a second give the same name twice."""
+    sink = FileSink(tmp_path, BIG, HOUR)
+    sink.write(as_records([record(2)]))
+    [part] = parts(tmp_path)
+    taken = part.with_name(part.name.removesuffix(".part"))
+    taken.write_bytes(record(1) + b"\n")  # sealed earlier by a process with the same id
+    taken.with_name(taken.stem + "-1.jsonl").write_bytes(record(0) + b"\n")
+    sink.close()
+    assert taken.read_bytes() == record(1) + b"\n"
+    assert (tmp_path / (taken.stem + "-2.jsonl")).read_bytes() == record(2) + b"\n"
+    assert parts(tmp_path) == []
+
+
 # --- recovery at start ------------------------------------------------------------------------
 
 LEFT_BY_A_CRASH = "20250301T120000-4242-0001.jsonl.part"
@@ -163,6 +179,40 @@ def test_recovery_leaves_sealed_files_alone(tmp_path):
     assert (tmp_path / "20250301T110000-4242-0001.jsonl").read_bytes() == b'{"old":1}\n{"to'
 
 
+def test_without_hard_links_sealing_still_takes_the_next_free_name(tmp_path, monkeypatch):
+    def no_hard_links(*_args):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    sink = FileSink(tmp_path, BIG, HOUR)
+    sink.write(as_records([record(2)]))
+    [part] = parts(tmp_path)
+    taken = part.with_name(part.name.removesuffix(".part"))
+    taken.write_bytes(record(1) + b"\n")
+    sink.close()
+    assert taken.read_bytes() == record(1) + b"\n"
+    assert (tmp_path / (taken.stem + "-1.jsonl")).read_bytes() == record(2) + b"\n"
+
+
+def test_recovery_never_replaces_a_sealed_file_of_the_same_name(tmp_path):
+    sealed_earlier = tmp_path / LEFT_BY_A_CRASH.removesuffix(".part")
+    sealed_earlier.write_bytes(b'{"earlier":1}\n')
+    (tmp_path / LEFT_BY_A_CRASH).write_bytes(b'{"later":2}\n')
+    FileSink(tmp_path, BIG, HOUR)
+    assert sealed_earlier.read_bytes() == b'{"earlier":1}\n'
+    assert (tmp_path / (sealed_earlier.stem + "-1.jsonl")).read_bytes() == b'{"later":2}\n'
+    assert parts(tmp_path) == []
+
+
+def test_recovery_of_a_file_sealed_before_its_part_name_was_removed(tmp_path):
+    """A crash between link() and unlink() leaves two names of one file: the sealed one is kept, once."""
+    part = tmp_path / LEFT_BY_A_CRASH
+    part.write_bytes(b'{"a":1}\n')
+    os.link(part, tmp_path / LEFT_BY_A_CRASH.removesuffix(".part"))
+    FileSink(tmp_path, BIG, HOUR)
+    assert names(tmp_path) == [LEFT_BY_A_CRASH.removesuffix(".part")]
+
+
 def test_a_part_file_locked_by_a_live_writer_is_left_alone(tmp_path):
     path = tmp_path / LEFT_BY_A_CRASH
     path.write_bytes(b'{"a":1}\n{"being written')
@@ -189,6 +239,40 @@ def test_two_sinks_in_one_folder_do_not_seal_each_others_files(tmp_path):
 
 
 # --- health -----------------------------------------------------------------------------------
+
+
+def healthy_at_start_unprivileged(folder: Path) -> bool:
+    """FileSink(folder).healthy() as a user that permissions bind: root writes into a 0555 folder,
+    so as root the sink is built in a forked child that drops to `nobody` first."""
+    if os.geteuid() != 0:
+        return FileSink(folder, BIG, HOUR).healthy()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            os._exit(0 if FileSink(folder, BIG, HOUR).healthy() else 1)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(child, 0)
+    assert os.WEXITSTATUS(status) in (0, 1), "the child failed before answering"
+    return os.WEXITSTATUS(status) == 0
+
+
+def test_read_only_folder_is_unhealthy_from_the_start():
+    # Not under tmp_path: pytest's base folder is private to its user, and `nobody` must reach this one.
+    base = Path(tempfile.mkdtemp(prefix="read-only-sink-"))
+    try:
+        (base / "good").mkdir()
+        for folder in (base / "good", base):
+            folder.chmod(0o555)
+        assert not healthy_at_start_unprivileged(base / "good")
+        (base / "good").chmod(0o777)
+        assert healthy_at_start_unprivileged(base / "good")
+    finally:
+        (base / "good").chmod(0o755)
+        base.chmod(0o755)
+        shutil.rmtree(base)
 
 
 def test_deleted_folder_fails_writes_until_it_is_back(tmp_path):

@@ -191,8 +191,10 @@ def test_client_address_is_anonymised_when_configured(make_request, settings, pe
         (f"_ga=GA1.1; sp={KNOWN_ID}; other=x", KNOWN_ID),
         (f'sp="{KNOWN_ID}"', KNOWN_ID),
         (f"a=1;sp= {KNOWN_ID} ;b=2", KNOWN_ID),
+        (f"sp=; sp={KNOWN_ID}", KNOWN_ID),  # an empty cookie of another path or domain first
+        (f"sp=garbage; sp={KNOWN_ID.upper()}", KNOWN_ID),
     ],
-    ids=["plain", "upper-case", "among-others", "quoted", "padded"],
+    ids=["plain", "upper-case", "among-others", "quoted", "padded", "after-an-empty-one", "after-an-invalid-one"],
 )
 def test_valid_sp_cookie_is_reused_lower_cased(make_request, cookie, expected):
     identity = resolve(make_request, headers={"Cookie": cookie})

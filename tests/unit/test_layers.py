@@ -20,6 +20,7 @@ LAYERS = {
         "schemas",
         "logs",
         "metrics",
+        "redact",
         "shutdown",
         "worker_lifetime",
         "atomic",
@@ -38,11 +39,13 @@ LAYERS = {
         "badrows",
         "formats",
         "redirect",
+        "record_ids",
         "pipeline",
     },
     "delivery": {"batching", "sinks"},
     "settings": {"config"},
-    "edge": {"routes", "server", "wiring", "__main__"},
+    "micro": {"micro"},
+    "edge": {"routes", "server", "wiring", "resend", "__main__"},
 }
 MAY_IMPORT = {
     "base": {"base"},
@@ -50,6 +53,7 @@ MAY_IMPORT = {
     "pipeline": {"base", "iglu", "pipeline"},
     "delivery": {"base", "delivery"},
     "settings": {"base"},
+    "micro": {"base", "iglu", "pipeline", "micro"},
     "edge": set(LAYERS),
 }
 
@@ -111,3 +115,20 @@ def test_the_check_catches_a_break(tmp_path, source, allowed):
     stage.write_text(source + "\n")
     imported = app_imports(stage)
     assert all(layer_of(name) in MAY_IMPORT["pipeline"] for name in imported) is allowed
+
+
+@pytest.mark.parametrize(
+    ("source", "allowed"),
+    [
+        ("from app.pipeline import Observed", True),  # what the Micro store holds
+        ("from app.config import Settings", False),  # the wiring hands it a MicroSettings
+        ("from app.batching import Batcher", False),  # it sees records only once the routes had them stored
+        ("from app.routes import TrackingRoutes", False),
+    ],
+)
+def test_the_micro_store_and_api_read_the_pipeline_but_not_settings_delivery_or_the_edge(tmp_path, source, allowed):
+    module = tmp_path / "app" / "micro" / "store.py"
+    module.parent.mkdir(parents=True)
+    module.write_text(source + "\n")
+    imported = app_imports(module)
+    assert all(layer_of(name) in MAY_IMPORT["micro"] for name in imported) is allowed

@@ -9,18 +9,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-// As root Chromium needs --no-sandbox; the rest keeps it off the (closed) network beyond loopback.
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 const WAIT_MS = 20000;
 const TRACKER_ID = 'sp';
 
@@ -224,12 +214,34 @@ async function badEventInBatch(browser) {
   return report;
 }
 
+// 6: a tracking-plan check as Snowplow Micro users write one: page views and self-describing
+// events (one of them breaking its schema: link_click needs a non-empty targetUrl), with the
+// web_page entity on every event. The test then asks the collector's /micro/* API what arrived.
+async function trackingPlan(browser) {
+  const linkClick = (targetUrl) =>
+    browser.page.evaluate(
+      (url) =>
+        window.snowplowBrowserTracking.trackSelfDescribingEvent({
+          event: { schema: 'iglu:com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1', data: { targetUrl: url } },
+        }),
+      targetUrl,
+    );
+  browser.network.step('tracking plan');
+  await loadPage(browser, { eventMethod: 'post', contexts: { webPage: true } });
+  await track(browser, pageView);
+  await linkClick('https://docs.example/start');
+  await linkClick('');
+  await track(browser, () => window.snowplowBrowserTracking.trackPageView({ title: 'Second view' }));
+  return { delivery: await delivered(browser, 4), ids: await ids(browser) };
+}
+
 const SCENARIOS = {
   post: (b) => identity(b, 'post'),
   get: (b) => identity(b, 'get'),
   'server-anonymisation': serverAnonymisation,
   'disable-anonymous': disableAnonymous,
   'bad-event-in-batch': badEventInBatch,
+  'tracking-plan': trackingPlan,
 };
 
 async function main() {
