@@ -294,6 +294,18 @@ def test_enrichment_failures_name_the_enrichment_and_keep_within_the_caps(pipeli
     assert len(second["message"]["error"]) == 512 and len(second["enrichment"]["identifier"]) == 256
 
 
+def test_with_ip_anonymisation_enrichment_failures_mask_the_addresses_they_quote(registry, official, make_request):
+    pipeline = build_pipeline(Settings(ip_anonymise_octets=1), registry, "file")
+    url = "http://203.0.113.80:8080/a b|c"
+    failures = [from_enrichment(input_data("page_url", url, f"a URL; {url} is not"), None)]
+    request = make_request("GET", query=GET_PAGE_VIEW)
+    row = pipeline.badrows.enrichment_failures(request, IDENTITY, PAGE_VIEW, {"event": "page_view"}, failures, 0)
+    official[ENRICHMENT_FAILURES](row["data"])
+    [message] = row["data"]["failure"]["messages"]
+    assert "203.0.113.80" not in orjson.dumps(message).decode()
+    assert message["message"]["value"] == "http://203.0.113.0:8080/a b|c"
+
+
 # --- identity in bad rows ---------------------------------------------------------------------
 
 
