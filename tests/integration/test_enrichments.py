@@ -213,7 +213,7 @@ def track_page_view(
 def good_events(collector: Collector, output_format: str) -> list[dict[str, Any]]:
     lines = [
         line
-        for path in sorted((collector.data_dir / "good").glob("*.jsonl*"))
+        for path in sorted((collector.data_dir / "good").glob("*.jsonl*" if output_format == "json" else "*.tsv*"))
         for line in path.read_text().splitlines()
     ]
     if output_format == "json":
