@@ -47,6 +47,9 @@ def test_an_installed_copy_finds_its_schemas_from_another_folder(tmp_path):
     found = subprocess.run([sys.executable, "-c", where], cwd=elsewhere, env=env, capture_output=True, text=True)
     assert found.stdout.split() == [str(site / "app" / "config.py"), str(site / "app" / "iglu_schemas")], found.stderr
 
+    for part in ("micro/api.py", "micro/ui/index.html", "enrichments/__init__.py", "sinks/file.py"):
+        assert (site / "app" / part).is_file(), f"{part} missing from the installed package"
+
     collector = start_collector(tmp_path / "data", env={"PYTHONPATH": str(site)}, cwd=elsewhere)
     try:
         event = page_view()
