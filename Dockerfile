@@ -8,7 +8,7 @@ WORKDIR /src
 COPY pyproject.toml setup.py README.md LICENSE ./
 COPY app ./app
 COPY schemas ./schemas
-RUN pip install --no-cache-dir --prefix=/install ".[nats,kafka]"
+RUN pip install --no-cache-dir --prefix=/install ".[nats,kafka,enrichments]"
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home-dir /srv --shell /usr/sbin/nologin collector \

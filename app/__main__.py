@@ -17,9 +17,11 @@ import tempfile
 import uvicorn
 
 from app.config import ConfigError, Settings, load_settings
+from app.enrichments import EnrichmentConfigError, EnrichmentSettings, build_enrichments
 from app.iglu import Registry
 from app.logs import logging_config
 from app.resend import resend_failed
+from app.wiring import build_registry, settings_view
 
 FLAGS = ("host", "port", "data_dir", "config", "workers")
 COMMANDS = ("serve", "micro", "check-config", "schemas", "resend-failed")
@@ -78,16 +80,35 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"collector: {error}", file=sys.stderr)
         return 2
-    if args.command == "check-config":
-        print("configuration ok")
-        return 0
     if args.command == "schemas":
         return check_schemas(settings)
-    if args.command == "resend-failed":
+    if args.command == "resend-failed":  # sends stored records again: no enrichment runs
         return resend_failed(settings)
+    try:  # enrichment configs and their data files: checked (and downloaded) once, before any worker starts
+        enrichments = check_enrichments(settings)
+    except EnrichmentConfigError as error:
+        print(f"collector: enrichments: {error}", file=sys.stderr)
+        return 2
+    if args.command == "check-config":
+        print("configuration ok")
+        if settings.enrichments_dir is not None:
+            print(f"enrichments enabled ({settings.enrichments_dir}): {', '.join(enrichments) or 'none'}")
+        return 0
     if args.command == "micro":
         print(f"Snowplow Micro API on http://{settings.host}:{settings.port}/micro/ (inspector: /micro/ui)")
     return serve(settings)
+
+
+def check_enrichments(settings: Settings) -> list[str]:
+    """The enabled enrichments' names, in run order; raises EnrichmentConfigError naming the file and problem."""
+    if settings.enrichments_dir is None:
+        return []
+    registry = build_registry(settings)
+    try:
+        view = settings_view(EnrichmentSettings, settings)
+        return build_enrichments(view, registry, lambda _: None, str, refresh=True).names
+    finally:
+        registry.close()
 
 
 def check_schemas(settings: Settings) -> int:

@@ -8,18 +8,30 @@ schema: values the schema caps (query-string values, header lines) are cut to th
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
-import orjson
-
-from app import __version__
+from app import __version__, exact_json
 from app.clock import iso_from_ms
-from app.failures import Message
+from app.failures import (
+    EnrichmentError,
+    EnrichmentId,
+    EnrichmentMessage,
+    Failure,
+    InputError,
+    Message,
+)
 from app.identity import Identity
 from app.privacy import IpMask
 from app.protocol import RawEvent, Violation, parse_query
 from app.request import CollectorRequest
-from app.schemas import GENERIC_ERROR, SCHEMA_VIOLATIONS, SIZE_VIOLATION, TRACKER_PROTOCOL_VIOLATIONS
+from app.schemas import (
+    ENRICHMENT_FAILURES,
+    GENERIC_ERROR,
+    SCHEMA_VIOLATIONS,
+    SIZE_VIOLATION,
+    TRACKER_PROTOCOL_VIOLATIONS,
+)
 from app.schemas import SNOWPLOW as VENDOR
 
 # Headers that identify the person: never kept under anonymisation; the cookie never at all
@@ -58,6 +70,29 @@ USERAGENT_CAP = 4096
 URI_CAP = 8192  # refererUri and hostname
 # Atomic integers that the schema_violations schema types as strings.
 TEXT_INTEGERS = frozenset({"txn_id"})
+# Caps of enrichment_failures 2-0-0 on a failure message.
+FIELD_CAP, EXPECTATION_CAP, ERROR_CAP, IDENTIFIER_CAP = 64, 256, 512, 256
+
+
+def input_data(field: str, value: str | None, expectation: str) -> Failure:
+    """An enrichment failure on a value of the event (enrichment_failures' InputData), capped as its schema caps it."""
+    return Failure(InputError(field=field[:FIELD_CAP], value=value, expectation=expectation[:EXPECTATION_CAP]))
+
+
+def enrichment_error(error: str) -> Failure:
+    """Any other enrichment failure, in words (enrichment_failures' Simple)."""
+    return Failure(EnrichmentError(error=error[:ERROR_CAP]))
+
+
+def from_enrichment(failure: Failure, enrichment: tuple[str, str] | None) -> Failure:
+    """`failure` (made by `input_data` or `enrichment_error`) as one message of an enrichment_failures
+    row, naming the enrichment it came from: (its config schema URI, its name), or None for what
+    Enrich always does (reading `_sp`, parsing the page URL)."""
+    described = (
+        None if enrichment is None else EnrichmentId(schemaKey=enrichment[0], identifier=enrichment[1][:IDENTIFIER_CAP])
+    )
+    message = cast("InputError | EnrichmentError", failure.message)
+    return Failure(EnrichmentMessage(enrichment=described, message=message))
 
 
 class BadRows:
@@ -111,6 +146,29 @@ class BadRows:
         messages: list[Message],
         now_ms: int,
     ) -> dict[str, Any]:
+        payload = self._event_payload(request, identity, params, enriched)
+        return self._row(
+            SCHEMA_VIOLATIONS, {"timestamp": iso_from_ms(now_ms), "messages": self._masked(messages)}, payload
+        )
+
+    def enrichment_failures(
+        self,
+        request: CollectorRequest,
+        identity: Identity,
+        params: RawEvent,
+        enriched: dict[str, Any],
+        failures: list[Failure],
+        now_ms: int,
+    ) -> dict[str, Any]:
+        """An event whose enrichments failed (after it passed validation): the partial event, the raw one.
+        `failures`: each made by `from_enrichment`."""
+        payload = self._event_payload(request, identity, params, enriched)
+        messages = self._masked([failure.message for failure in failures])
+        return self._row(ENRICHMENT_FAILURES, {"timestamp": iso_from_ms(now_ms), "messages": messages}, payload)
+
+    def _event_payload(
+        self, request: CollectorRequest, identity: Identity, params: RawEvent, enriched: dict[str, Any]
+    ) -> dict[str, Any]:
         raw = {
             "vendor": VENDOR,
             "version": adapter_version(request),
@@ -121,10 +179,7 @@ class BadRows:
             **self.request_context(request, identity),
             "userId": identity.network_userid,
         }
-        payload = {"enriched": _flat_enriched(enriched, self.max_lengths), "raw": raw}
-        return self._row(
-            SCHEMA_VIOLATIONS, {"timestamp": iso_from_ms(now_ms), "messages": self._masked(messages)}, payload
-        )
+        return {"enriched": _flat_enriched(enriched, self.max_lengths), "raw": raw}
 
     def _masked(self, value: Any) -> Any:
         """Failure messages quote what was sent (a body, a JSON value): every address in them masked."""
@@ -224,10 +279,10 @@ def _flat_enriched(event: dict[str, Any], max_lengths: dict[str, int]) -> dict[s
             value = value[: max_lengths[name]]
         if isinstance(value, bool):
             value = int(value)
-        elif isinstance(value, float):
-            value = repr(value)
+        elif isinstance(value, Decimal):
+            value = str(value)
         elif isinstance(value, dict):
-            value = orjson.dumps(value).decode()
+            value = exact_json.dumps(value).decode()
         elif name in TEXT_INTEGERS and value is not None:
             value = str(value)
         flat[name] = value

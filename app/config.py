@@ -11,6 +11,7 @@ import importlib
 import ipaddress
 import os
 import re
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +25,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from app.atomic import ENRICH_LENGTH_LIMITS
+from app.atomic import FIELDS as ATOMIC_FIELDS
 from app.request import STANDARD_ROUTES, TP2_PATH
 
 PACKAGE = Path(__file__).resolve().parent
@@ -215,6 +218,11 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(
         50, ge=2, description="deeper entities or self-describing event: the event is a bad row"
     )
+    atomic_fields_limits: dict[str, int] = Field(
+        default_factory=lambda: dict(ENRICH_LENGTH_LIMITS),
+        description="longest value of an atomic field (UTF-16 units, as Enrich's atomicFieldsLimits); "
+        'merged over these defaults and the atomic schema\'s maxLength, e.g. {"app_id": 64}',
+    )
 
     # Identity
     trusted_proxies: list[str] = Field(
@@ -247,6 +255,24 @@ class Settings(BaseSettings):
         0, ge=0, le=8, description="zero this many trailing IPv6 groups of every stored IP"
     )
 
+    # Enrichments (Snowplow Enrich's JSON configuration files)
+    enrichments_dir: Path | None = Field(
+        None, description="folder of Enrich enrichment configs (*.json); none: no enrichments"
+    )
+    enrichments_unsupported: Literal["error", "warn"] = Field(
+        "error", description="an enabled enrichment this service does not run: stop start-up, or warn and skip it"
+    )
+    enrichments_cache_dir: Path = Field(
+        Path(tempfile.gettempdir()) / "collector-enrichments",
+        description="where http(s) data files (MaxMind, referer, IAB lists) are downloaded at start-up",
+    )
+    enrichments_download_timeout_seconds: float = Field(
+        30.0, gt=0, description="longest wait for one data file download at start-up"
+    )
+    anonymous_geo: Literal["none", "country", "region"] = Field(
+        "none", description="SP-Anonymous events with ip_lookups: keep only this coarse location (none: nothing)"
+    )
+
     # Identification of this collector in its output
     name: str = Field(
         "pycollector", min_length=1, max_length=24, description="this collector's name in v_collector and bad rows"
@@ -258,6 +284,16 @@ class Settings(BaseSettings):
         for cidr in value:
             ipaddress.ip_network(cidr, strict=False)  # raises ValueError naming the bad entry
         return value
+
+    @field_validator("atomic_fields_limits")
+    @classmethod
+    def _atomic_fields(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, limit in value.items():
+            if name not in ATOMIC_FIELDS:
+                raise ValueError(f"{name!r} is not an atomic field of the enriched event")
+            if limit < 1:
+                raise ValueError(f"{name}: a limit must be at least 1, not {limit}")
+        return {**ENRICH_LENGTH_LIMITS, **value}
 
     @field_validator("host")
     @classmethod

@@ -9,18 +9,20 @@ A failing event still yields its partial enrichment: the bad row carries it.
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 
-from app import schemas
+from app import exact_json, schemas
+from app.atomic import ENRICH_LENGTH_LIMITS
+from app.badrows import enrichment_error, from_enrichment
 from app.clock import MAX_MS, MIN_MS, iso_from_ms
+from app.cross_domain import parse_sp, sp_parameter
+from app.decimals import NotBigDecimal, big_decimal
 from app.failures import DataReport, Failure, FieldError, IgluError, Message, Result
 from app.identity import Identity, canonical_ip, parse_ip
 from app.ids import UUID, random_uuid
@@ -29,6 +31,8 @@ from app.privacy import IpMask
 from app.protocol import RawEvent, decode_base64
 from app.request import CollectorRequest
 from app.schemas import CONTEXTS_OUT, SNOWPLOW
+from app.text import clean
+from app.uri import UnparsableUrl, Uri, parse_url
 
 ATOMIC = SchemaKey.of(schemas.ATOMIC)
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
@@ -38,8 +42,6 @@ PLATFORMS = frozenset({"web", "mob", "pc", "srv", "app", "tv", "cnsl", "iot", "h
 INTEGER = re.compile(r"^[+-]?[0-9]{1,18}\Z")
 DIMENSIONS = re.compile(r"^([0-9]{1,10})x([0-9]{1,10})\Z")
 IP_SEPARATORS = re.compile(r"[,| ]")
-# Tabs become four spaces and other control characters go, so every value is TSV-safe.
-TSV_SAFE = {**{code: None for code in range(32)}, 9: "    ", 127: None}
 
 # e → (event, event_vendor, event_name); the self-describing event (ue) names itself.
 EVENT_TYPES: dict[str, tuple[str, str | None, str | None]] = {
@@ -58,10 +60,6 @@ class ParseError(ValueError):
     """A parameter's value cannot become its field; the message says why."""
 
 
-def clean(value: str) -> str:
-    return value.translate(TSV_SAFE) if not value.isprintable() else value
-
-
 def to_int(value: str) -> int | None:
     if value.lower() == "null":
         return None
@@ -70,16 +68,13 @@ def to_int(value: str) -> int | None:
     return int(value)
 
 
-def to_decimal(value: str) -> float | None:
+def to_decimal(value: str) -> Decimal | None:
     if value.lower() == "null":
         return None
     try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise ParseError("not a decimal number") from None
-    if not number.is_finite() or not math.isfinite(float(number)):
-        raise ParseError("not a finite decimal number")
-    return float(number)
+        return big_decimal(value)
+    except NotBigDecimal as why:
+        raise ParseError(str(why)) from None
 
 
 def to_bool(value: str) -> bool:
@@ -194,24 +189,16 @@ DIMENSION_PAIRS = {
     "vp": ("br_viewwidth", "br_viewheight"),
     "ds": ("doc_width", "doc_height"),
 }
-URL_PARTS = {
-    "page_url": ("page_urlscheme", "page_urlhost", "page_urlport", "page_urlpath", "page_urlquery", "page_urlfragment"),
-    "page_referrer": (
-        "refr_urlscheme",
-        "refr_urlhost",
-        "refr_urlport",
-        "refr_urlpath",
-        "refr_urlquery",
-        "refr_urlfragment",
-    ),
-}
-DEFAULT_PORTS = {"http": 80, "https": 443}
+URL_PARTS = ("scheme", "host", "port", "path", "query", "fragment")
+PAGE_URL_PARTS = tuple(f"page_url{part}" for part in URL_PARTS)
+REFR_URL_PARTS = tuple(f"refr_url{part}" for part in URL_PARTS)
 
 
 @dataclass(slots=True)
 class Enriched:
     event: dict[str, Any]
-    failures: list[Message] = field(default_factory=list)
+    failures: list[Message] = field(default_factory=list)  # schema violations
+    enrichment_failures: list[Failure] = field(default_factory=list)
 
 
 class Enricher:
@@ -224,15 +211,19 @@ class Enricher:
         *,
         max_entities: int = 100,
         max_json_depth: int = 50,
+        length_limits: Mapping[str, int] = ENRICH_LENGTH_LIMITS,
     ) -> None:
         self.registry = registry
         self.ip_mask = ip_mask
         self.max_entities = max_entities
         self.max_json_depth = max_json_depth
         atomic = registry.required_schema(ATOMIC)
+        # The atomic schema's maxLength, overridden as Enrich's `atomicFieldsLimits` does.
         self.max_lengths: dict[str, int] = {
-            name: spec["maxLength"] for name, spec in atomic["properties"].items() if "maxLength" in spec
+            **{name: spec["maxLength"] for name, spec in atomic["properties"].items() if "maxLength" in spec},
+            **length_limits,
         }
+        self.half_lengths = {name: limit // 2 for name, limit in self.max_lengths.items()}
         self.v_collector = v_collector
         self.v_etl = v_etl
 
@@ -262,7 +253,8 @@ class Enricher:
         if "event" not in event and not params.get("e"):  # an empty e is absent too, not a pass
             atomic_reports.append(_parse_error("e", "event", "missing: every event needs an event type"))
         _set_event_schema(params, event)
-        self._add_url_parts(event)
+        enrichment_failures: list[Failure] = []
+        self._add_url_parts(event, enrichment_failures)
         self._check_lengths(event, atomic_reports)
 
         failures: list[Message] = []
@@ -273,7 +265,7 @@ class Enricher:
         self._add_contexts(params, event, failures)
         self._add_unstruct_event(params, event, failures)
         _set_derived_tstamp(params, event, request.received_ms)
-        return Enriched(event, failures)
+        return Enriched(event, failures, enrichment_failures)
 
     def _apply_parameters(self, params: RawEvent, event: dict[str, Any], reports: list[DataReport]) -> None:
         for name, value in params.items():
@@ -308,37 +300,36 @@ class Enricher:
             event["network_userid"] = clean(tnuid)
 
     def _check_lengths(self, event: dict[str, Any], reports: list[DataReport]) -> None:
-        limits = self.max_lengths
-        too_long = [
-            name
-            for name, value in event.items()
-            if isinstance(value, str) and len(value) > limits.get(name, len(value))
+        # A value of at most half its limit in characters is within it in UTF-16 units too: only
+        # longer ones (rare) are measured the way Enrich measures them.
+        half = self.half_lengths
+        long = [
+            name for name, value in event.items() if isinstance(value, str) and len(value) > half.get(name, len(value))
         ]
-        for name in too_long:
-            reports.append(
-                DataReport(
-                    message=f"{name} is {len(event[name])} characters long, longer than the maximum of {limits[name]}",
-                    path=name,
-                    keyword="atomic_field_length_exceeded",
-                    targets=None,
+        for name in long:
+            value, limit = event[name], self.max_lengths[name]
+            length = len(value) if value.isascii() else utf16_length(value)
+            if length > limit:
+                reports.append(
+                    DataReport(
+                        message=f"{name} is {length} characters long, longer than the maximum of {limit}",
+                        path=name,
+                        keyword="atomic_field_length_exceeded",
+                        targets=None,
+                    )
                 )
-            )
 
-    def _add_url_parts(self, event: dict[str, Any]) -> None:
-        for url_field, names in URL_PARTS.items():
-            url = event.get(url_field)
-            if url is None:
-                continue
-            try:
-                parts = urlsplit(url)
-                port = parts.port or DEFAULT_PORTS.get(parts.scheme)
-            except ValueError:
-                continue  # keep the URL as sent; its parts stay empty
-            for name, value in zip(
-                names, (parts.scheme, parts.hostname, port, parts.path, parts.query, parts.fragment), strict=False
-            ):
-                if value:
-                    event[name] = value
+    def _add_url_parts(self, event: dict[str, Any], failures: list[Failure]) -> None:
+        """EnrichmentManager.getPageUri and getRefererUri: page_url becomes the URL as parsed, the referrer
+        keeps its text; both give their parts; a URL that cannot be parsed is an enrichment failure."""
+        page = _parse_url(event.get("page_url"), failures)
+        if page is not None:
+            event["page_url"] = page.text
+            _set_url_parts(event, PAGE_URL_PARTS, page)
+            _set_cross_domain(event, page, failures)
+        referrer = _parse_url(event.get("page_referrer"), failures)
+        if referrer is not None:
+            _set_url_parts(event, REFR_URL_PARTS, referrer)
 
     def _json_param(self, params: RawEvent, base64_name: str, plain_name: str) -> Result[Any]:
         """The JSON value of `cx`/`co` or `ue_px`/`ue_pr` (base64 wins), ABSENT, or a Failure when it
@@ -350,7 +341,7 @@ class Enricher:
         else:
             return ABSENT
         try:
-            value = orjson.loads(text)
+            value = exact_json.loads(text)
         except orjson.JSONDecodeError as error:
             return Failure(FieldError(field=name, value=text, error=f"invalid JSON: {error}"))
         if exceeds_depth(text, value, self.max_json_depth):
@@ -410,6 +401,54 @@ class Enricher:
             event.update(
                 event_vendor=key.vendor, event_name=key.name, event_format=key.format, event_version=key.version
             )
+
+
+def utf16_length(value: str) -> int:
+    """The length Enrich checks (Java's String.length): UTF-16 code units, two for a character beyond U+FFFF."""
+    return len(value.encode("utf-16-le")) // 2
+
+
+def _parse_url(text: str | None, failures: list[Failure]) -> Uri | None:
+    if text is None:
+        return None
+    try:
+        return parse_url(text)
+    except UnparsableUrl as why:
+        failures.append(from_enrichment(enrichment_error(str(why)), None))
+        return None
+
+
+def _set_url_parts(event: dict[str, Any], names: tuple[str, ...], uri: Uri) -> None:
+    """ConversionUtils.explodeUri: raw components, a port always (80 unless https or given)."""
+    _, scheme, host, port, path, query, fragment = uri
+    scheme_name, host_name, port_name, path_name, query_name, fragment_name = names
+    if scheme:
+        event[scheme_name] = scheme
+    if host:
+        event[host_name] = host
+    event[port_name] = port if port != -1 else 443 if scheme == "https" else 80
+    if path:
+        event[path_name] = path
+    if query:
+        event[query_name] = query
+    if fragment:
+        event[fragment_name] = fragment
+
+
+def _set_cross_domain(event: dict[str, Any], page: Uri, failures: list[Failure]) -> None:
+    """EnrichmentManager.getCrossDomain: `_sp` of the page URL fills two atomic fields, with or without
+    the cross_navigation enrichment."""
+    sp = sp_parameter(page.query) if page.query and "_sp" in page.query else None
+    if sp is None:
+        return
+    parsed = parse_sp(sp)
+    if isinstance(parsed, Failure):
+        failures.append(from_enrichment(parsed, None))
+        return
+    if parsed.domain_userid is not None:
+        event["refr_domain_userid"] = parsed.domain_userid
+    if parsed.timestamp is not None:
+        event["refr_dvce_tstamp"] = parsed.timestamp
 
 
 def _set_event_schema(params: RawEvent, event: dict[str, Any]) -> None:

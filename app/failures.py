@@ -65,7 +65,37 @@ class RepositoryError(TypedDict):
     message: NotRequired[str]
 
 
-Message = NotIglu | CriterionMismatch | IgluError | InputError | FieldError | RepositoryError
+class EnrichmentError(TypedDict):
+    """What an enrichment could not do, in words (the simple message of enrichment_failures)."""
+
+    error: str
+
+
+class EnrichmentId(TypedDict):
+    """The configured enrichment a failure came from: its config schema and its name."""
+
+    schemaKey: str
+    identifier: str
+
+
+class EnrichmentMessage(TypedDict):
+    """One message of an enrichment_failures bad row: which enrichment failed (None for what Enrich
+    always does, such as reading `_sp`) and how."""
+
+    enrichment: EnrichmentId | None
+    message: InputError | EnrichmentError
+
+
+Message = (
+    NotIglu
+    | CriterionMismatch
+    | IgluError
+    | InputError
+    | FieldError
+    | RepositoryError
+    | EnrichmentError
+    | EnrichmentMessage
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,141 +11,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import orjson
+from app import exact_json
+from app.atomic import FIELDS
 
-FIELDS = (
-    "app_id",
-    "platform",
-    "etl_tstamp",
-    "collector_tstamp",
-    "dvce_created_tstamp",
-    "event",
-    "event_id",
-    "txn_id",
-    "name_tracker",
-    "v_tracker",
-    "v_collector",
-    "v_etl",
-    "user_id",
-    "user_ipaddress",
-    "user_fingerprint",
-    "domain_userid",
-    "domain_sessionidx",
-    "network_userid",
-    "geo_country",
-    "geo_region",
-    "geo_city",
-    "geo_zipcode",
-    "geo_latitude",
-    "geo_longitude",
-    "geo_region_name",
-    "ip_isp",
-    "ip_organization",
-    "ip_domain",
-    "ip_netspeed",
-    "page_url",
-    "page_title",
-    "page_referrer",
-    "page_urlscheme",
-    "page_urlhost",
-    "page_urlport",
-    "page_urlpath",
-    "page_urlquery",
-    "page_urlfragment",
-    "refr_urlscheme",
-    "refr_urlhost",
-    "refr_urlport",
-    "refr_urlpath",
-    "refr_urlquery",
-    "refr_urlfragment",
-    "refr_medium",
-    "refr_source",
-    "refr_term",
-    "mkt_medium",
-    "mkt_source",
-    "mkt_term",
-    "mkt_content",
-    "mkt_campaign",
-    "contexts",
-    "se_category",
-    "se_action",
-    "se_label",
-    "se_property",
-    "se_value",
-    "unstruct_event",
-    "tr_orderid",
-    "tr_affiliation",
-    "tr_total",
-    "tr_tax",
-    "tr_shipping",
-    "tr_city",
-    "tr_state",
-    "tr_country",
-    "ti_orderid",
-    "ti_sku",
-    "ti_name",
-    "ti_category",
-    "ti_price",
-    "ti_quantity",
-    "pp_xoffset_min",
-    "pp_xoffset_max",
-    "pp_yoffset_min",
-    "pp_yoffset_max",
-    "useragent",
-    "br_name",
-    "br_family",
-    "br_version",
-    "br_type",
-    "br_renderengine",
-    "br_lang",
-    "br_features_pdf",
-    "br_features_flash",
-    "br_features_java",
-    "br_features_director",
-    "br_features_quicktime",
-    "br_features_realplayer",
-    "br_features_windowsmedia",
-    "br_features_gears",
-    "br_features_silverlight",
-    "br_cookies",
-    "br_colordepth",
-    "br_viewwidth",
-    "br_viewheight",
-    "os_name",
-    "os_family",
-    "os_manufacturer",
-    "os_timezone",
-    "dvce_type",
-    "dvce_ismobile",
-    "dvce_screenwidth",
-    "dvce_screenheight",
-    "doc_charset",
-    "doc_width",
-    "doc_height",
-    "tr_currency",
-    "tr_total_base",
-    "tr_tax_base",
-    "tr_shipping_base",
-    "ti_currency",
-    "ti_price_base",
-    "base_currency",
-    "geo_timezone",
-    "mkt_clickid",
-    "mkt_network",
-    "etl_tags",
-    "dvce_sent_tstamp",
-    "refr_domain_userid",
-    "refr_dvce_tstamp",
-    "derived_contexts",
-    "domain_sessionid",
-    "derived_tstamp",
-    "event_vendor",
-    "event_name",
-    "event_format",
-    "event_version",
-    "event_fingerprint",
-    "true_tstamp",
-)
 TIMESTAMPS = frozenset(
     {
         "etl_tstamp",
@@ -163,7 +31,7 @@ def json_line(record: dict[str, Any]) -> bytes:
     """One compact JSON object; absent fields are simply not keys."""
     # A right-sized copy: orjson's own result keeps a much larger buffer alive (about 16 KiB for a
     # 2 KiB line), and lines wait in memory until their batch is stored.
-    return bytes(memoryview(orjson.dumps(record)))
+    return bytes(memoryview(exact_json.dumps(record)))
 
 
 def _tsv_value(name: str, value: Any) -> str:
@@ -174,9 +42,9 @@ def _tsv_value(name: str, value: Any) -> str:
         return "1" if value else "0"
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, float):
-        return format(Decimal(repr(value)), "f")  # plain notation, as Java's BigDecimal prints it
-    return orjson.dumps(value).decode()  # contexts, unstruct_event
+    if isinstance(value, Decimal):
+        return str(value)  # as Java's BigDecimal.toString prints it (app/decimals.py)
+    return exact_json.dumps(value).decode()  # contexts, unstruct_event
 
 
 def tsv_line(event: dict[str, Any]) -> bytes:

@@ -16,6 +16,7 @@ from typing import Any
 from app.badrows import BadRows
 from app.clock import now_ms
 from app.enrich import Enricher
+from app.enrichments.chain import Enrichments
 from app.formats import FORMATS, json_line
 from app.identity import Identity, IdentityPolicy
 from app.iglu import Registry
@@ -89,6 +90,8 @@ class Pipeline:
         limits: SinkLimits,
         record_ids: type[RecordIds] = UnusedIds,
         observe: bool = False,
+        *,
+        enrichments: Enrichments,
     ) -> None:
         self.identity = identity
         self.protocol = protocol
@@ -106,6 +109,7 @@ class Pipeline:
         # Digests only where a sink de-duplicates by record id (UnusedIds: none to pay for).
         self.record_ids = record_ids
         self.observe = observe  # keep each record's parts for the Micro store (app/micro/)
+        self.enrichments = enrichments  # Enrich's configured enrichments, run on events that passed validation
 
     @staticmethod
     def redirect_target(request: CollectorRequest) -> str | None:
@@ -164,10 +168,16 @@ class Pipeline:
             event = enriched.event
             key = event.get(self.partition_key) or event["event_id"]
             bad_row = None
-            if enriched.failures:
+            if enriched.failures:  # validation comes first, as in Enrich: its failures win
                 bad_row = self.badrows.schema_violation(request, identity, params, event, enriched.failures, now)
                 bad.append(Record(json_line(bad_row), ids.for_event(params), key))
                 outcomes["schema_violations"] += 1
+            elif failed := enriched.enrichment_failures + self.enrichments.apply(
+                event, params, request, identity.anonymous
+            ):
+                bad_row = self.badrows.enrichment_failures(request, identity, params, event, failed, now)
+                bad.append(Record(json_line(bad_row), ids.for_event(params), key))
+                outcomes["enrichment_failures"] += 1
             else:
                 good.append(Record(self.format_event(event), ids.for_event(params), key))
             if self.observe:

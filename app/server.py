@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None, sinks: tuple[Sink, Sink] | None
     embedding host or an in-process test."""
     settings = settings or load_settings()
     registry = build_registry(settings)
-    check_schemas(registry)
+    check_schemas(registry, enrichments=settings.enrichments_dir is not None)
 
     metrics = Metrics()
     good, bad = sinks or build_sinks(settings, metrics.spool)

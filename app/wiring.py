@@ -12,7 +12,8 @@ from app import __version__, schemas
 from app.badrows import BadRows
 from app.config import EXTRAS, Settings, invalid_configuration, missing_extra
 from app.connection import RESERVED_DESCRIPTORS, ConnectionLimits, raise_descriptor_limit
-from app.enrich import Enricher
+from app.enrich import Enricher, first_ip_token
+from app.enrichments import EnrichmentSettings, build_enrichments
 from app.identity import IdentityPolicy, IdentitySettings
 from app.iglu import MissingSchemas, Registry, SchemaKey
 from app.iglu_remote import RemoteRepository
@@ -43,10 +44,12 @@ def settings_view(view: type[View], settings: Settings) -> View:
     return view(**values)
 
 
-def check_schemas(registry: Registry) -> None:
-    """Every schema the code reads is there (one message naming all that are not); the ones events
-    are validated against are compiled now rather than on the first event."""
-    missing = [uri for uri in schemas.READ if registry.schema(SchemaKey.of(uri)) is None]
+def check_schemas(registry: Registry, *, enrichments: bool = False) -> None:
+    """Every schema the code reads is there (one message naming all that are not), with those of the
+    enrichments when they are configured; the ones events are validated against are compiled now
+    rather than on the first event."""
+    read = schemas.READ + (schemas.ENRICHMENTS_READ if enrichments else ())
+    missing = [uri for uri in read if registry.schema(SchemaKey.of(uri)) is None]
     if missing:
         raise MissingSchemas(registry.root, missing)
     for uri in schemas.VALIDATED:
@@ -63,6 +66,7 @@ def build_pipeline(
     """The stages; `good_limit`/`bad_limit` are the sinks' `max_record_bytes` (asked per request)."""
     ip_mask = IpMask(settings.ip_anonymise_octets, settings.ip_anonymise_ipv6_groups)
     v_collector = f"{settings.name}-{__version__}-{sink_name}"
+    identity = IdentityPolicy(settings_view(IdentitySettings, settings), ip_mask)
     enricher = Enricher(
         registry,
         v_collector,
@@ -70,9 +74,10 @@ def build_pipeline(
         ip_mask,
         max_entities=settings.max_entities_per_event,
         max_json_depth=settings.max_json_depth,
+        length_limits=settings.atomic_fields_limits,
     )
     return Pipeline(
-        IdentityPolicy(settings_view(IdentitySettings, settings), ip_mask),
+        identity,
         ProtocolStage(registry, settings.max_events_per_request),
         enricher,
         BadRows(settings.name, v_collector, ip_mask, settings.client_ip_header, enricher.max_lengths),
@@ -81,6 +86,13 @@ def build_pipeline(
         SinkLimits(sink_name, good_limit, bad_limit),
         RecordIds if settings.sink in DEDUPLICATING_SINKS else UnusedIds,
         observe=settings.micro_events > 0,
+        enrichments=build_enrichments(
+            settings_view(EnrichmentSettings, settings),
+            registry,
+            identity.client_ip,
+            first_ip_token,
+            enricher.max_lengths,
+        ),
     )
 
 

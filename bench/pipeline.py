@@ -8,6 +8,7 @@ event, so a regression in the core shows without the noise of a server and a loa
 
     python bench/pipeline.py            # about 45 s
     python bench/pipeline.py --short    # about 3 s, for CI; never fails on a number
+    python bench/pipeline.py --url-cache-misses   # every URL parsed afresh (none seen before)
 """
 
 from __future__ import annotations
@@ -26,13 +27,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `app` and `bench` importable
     sys.path.insert(0, str(ROOT))
 
+import orjson  # noqa: E402
+
 from app.clock import now_ms  # noqa: E402
 from app.config import Settings  # noqa: E402
+from app.enrichments.base import EventContext  # noqa: E402
 from app.failures import Failure  # noqa: E402
 from app.formats import json_line  # noqa: E402
 from app.iglu import Registry, parse_self_describing  # noqa: E402
 from app.pipeline import Pipeline  # noqa: E402
 from app.request import PIXEL_PATHS, TP2_PATH, CollectorRequest  # noqa: E402
+from app.uri import parse_url  # noqa: E402
 from app.wiring import build_pipeline  # noqa: E402
 from bench import machine, payloads  # noqa: E402
 
@@ -80,28 +85,29 @@ STAGE_CASES = [CASES[1], CASES[4]]  # GET page view, POST batch 10
 
 
 class Timer:
-    def __init__(self, repeat_s: float, repeats: int) -> None:
+    def __init__(self, repeat_s: float, repeats: int, clock: Callable[[], float] = time.perf_counter) -> None:
         self.repeat_s = repeat_s
         self.repeats = repeats
+        self.clock = clock  # time.process_time: CPU time, for differences a busy machine's waits would swamp
 
     def per_event_us(self, work: Callable[[], Any], events: int) -> tuple[float, float]:
         """(median, min) over the repeats of the time per event, in microseconds."""
         loops = 1
         while True:  # calibrate: enough loops for one repeat to last about repeat_s
-            started = time.perf_counter()
+            started = self.clock()
             for _ in range(loops):
                 work()
-            elapsed = time.perf_counter() - started
+            elapsed = self.clock() - started
             if elapsed >= self.repeat_s / 4:
                 loops = max(1, round(loops * self.repeat_s / elapsed))
                 break
             loops *= 4
         results = []
         for _ in range(self.repeats):
-            started = time.perf_counter()
+            started = self.clock()
             for _ in range(loops):
                 work()
-            results.append((time.perf_counter() - started) / loops / events * 1e6)
+            results.append((self.clock() - started) / loops / events * 1e6)
         return statistics.median(results), min(results)
 
 
@@ -149,6 +155,77 @@ def stages(pipeline: Pipeline, case: Case, timer: Timer) -> dict[str, tuple[floa
     }
 
 
+# The enrichment case: the five a web pipeline most often runs, their data files written as the tests write them.
+UTM_FIELDS = {f"mkt{part}": [f"utm_{part.lower()}"] for part in ("Medium", "Source", "Term", "Content", "Campaign")}
+MAXMIND = {
+    "geo": "GeoIP2-City.mmdb",
+    "isp": "GeoIP2-ISP.mmdb",
+    "domain": "GeoIP2-Domain.mmdb",
+    "connectionType": "GeoIP2-Connection-Type.mmdb",
+    "asn": "GeoLite2-ASN.mmdb",
+}
+
+
+def enrichment_settings(folder: Path) -> Settings:
+    """Settings with ip_lookups (all five databases), ua_parser, referer_parser, campaign and fingerprint."""
+    from tests.enrichment_data import write_maxmind_databases, write_referer_database
+    from tests.unit.enrichment_support import config_document
+
+    data = folder / "data-files"
+    write_maxmind_databases(data)
+    write_referer_database(data)
+    configs = [
+        ("ip_lookups", "2-0-1", {kind: {"database": name, "uri": data.as_uri()} for kind, name in MAXMIND.items()}),
+        ("ua_parser_config", "1-0-0", {}),
+        (
+            "referer_parser",
+            "2-0-0",
+            {"internalDomains": [], "database": "referers-latest.json", "uri": data.as_uri()},
+        ),
+        ("campaign_attribution", "1-0-0", {"fields": UTM_FIELDS}),
+        ("event_fingerprint_config", "1-0-0", {"excludeParameters": ["eid", "stm"], "hashAlgorithm": "MD5"}),
+    ]
+    (folder / "enrichments").mkdir()
+    for name, version, parameters in configs:
+        (folder / "enrichments" / f"{name}.json").write_bytes(orjson.dumps(config_document(name, version, parameters)))
+    return Settings(
+        data_dir=folder / "out", enrichments_dir=folder / "enrichments", enrichments_cache_dir=folder / "cache"
+    )
+
+
+def enrichment_costs(folder: Path, timer: Timer, plain: Pipeline) -> list[list[str]]:
+    """Microseconds per event each enrichment adds to a GET page view from a known address, and in all."""
+    from tests.enrichment_data import CLIENT_IP
+
+    pipeline = build_pipeline(enrichment_settings(folder), plain.enricher.registry, "file")
+    request = STAGE_CASES[0].request()
+    request.headers["x-forwarded-for"] = CLIENT_IP  # an address the databases know: every lookup finds a record
+    identity = pipeline.identity.resolve(request, now_ms() / 1000)
+    [params] = pipeline.protocol.parse(request).events
+    event = pipeline.enricher.enrich(params, identity, request, now_ms()).event
+    context = EventContext(params, request, False, CLIENT_IP)
+    rows = []
+    for enrichment in pipeline.enrichments.chain:
+        median, _ = timer.per_event_us(lambda enrichment=enrichment: enrichment.apply(event, context), 1)
+        rows.append([enrichment.config.name, f"{median:.1f}"])
+        if enrichment.config.name == "ua_parser_config":  # the figure above is a cache hit; a new agent each time:
+            agents = iter(f"{request.headers['user-agent']} build/{n}" for n in range(10**9))
+            median, _ = timer.per_event_us(
+                lambda enrichment=enrichment, agents=agents: enrichment.apply({"useragent": next(agents)}, context), 1
+            )
+            rows.append(["  ua_parser_config, unseen agent", f"{median:.1f}"])
+    cpu = Timer(timer.repeat_s, timer.repeats, time.process_time)
+    for case in STAGE_CASES:
+        enriched_request = case.request()
+        enriched_request.headers["x-forwarded-for"] = CLIENT_IP
+        plain_request = case.request()
+        check(pipeline, case)
+        with_all, _ = cpu.per_event_us(lambda r=enriched_request: pipeline.collect(r), case.batch)
+        without, _ = cpu.per_event_us(lambda r=plain_request: plain.collect(r), case.batch)
+        rows.append([f"all five, collect() {case.name} (CPU)", f"{with_all - without:.1f}"])
+    return rows
+
+
 def table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=False)]
 
@@ -166,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeats", type=int, help="repeats per figure; the table shows their median (default 9, short 3)"
     )
+    parser.add_argument(
+        "--url-cache-misses",
+        action="store_true",
+        help="forget parsed URLs before each request, as if every event came from a page never seen",
+    )
     args = parser.parse_args(argv)
     repeats = args.repeats or (3 if args.short else 9)
     timer = Timer(0.03 if args.short else 0.25, repeats)
@@ -179,7 +261,17 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for case in CASES:
             request = case.request()
-            median, fastest = timer.per_event_us(lambda request=request: pipeline.collect(request), case.batch)
+            if args.url_cache_misses:  # clearing the cache costs well under a microsecond
+
+                def work(request: CollectorRequest = request) -> Any:
+                    parse_url.cache_clear()
+                    return pipeline.collect(request)
+            else:
+
+                def work(request: CollectorRequest = request) -> Any:
+                    return pipeline.collect(request)
+
+            median, fastest = timer.per_event_us(work, case.batch)
             rows.append(
                 [
                     case.name,
@@ -191,10 +283,11 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             )
         breakdown = {case.name: stages(pipeline, case, timer) for case in STAGE_CASES}
+        enrichment_rows = enrichment_costs(Path(data_dir), timer, pipeline)
 
     print(machine.summary(machine.describe()))
     print(
-        f"mode: {'short' if args.short else 'full'}; median of {repeats} repeats; microseconds per event, one core, no HTTP\n"
+        f"mode: {'short' if args.short else 'full'}{'; URL cache misses' if args.url_cache_misses else ''}; median of {repeats} repeats; microseconds per event, one core, no HTTP\n"
     )
     print("Pipeline collect() per event")
     print(table(["case", "events/req", "entities", "us/event", "min us", "events/s"], rows))
@@ -202,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     names = list(next(iter(breakdown.values())))
     stage_rows = [[name] + [f"{breakdown[case.name][name][0]:.1f}" for case in STAGE_CASES] for name in names]
     print(table(["stage"] + [f"{case.name} us/event" for case in STAGE_CASES], stage_rows))
+    print("\nEnrichments: us per event added (GET page view from an address every MaxMind database knows)")
+    print(table(["enrichment", "us/event added"], enrichment_rows))
     return 0
 
 

@@ -7,9 +7,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -106,3 +110,23 @@ def collector_factory(tmp_path: Path) -> Iterator[Callable[..., Collector]]:
 @pytest.fixture
 def collector(collector_factory: Callable[..., Collector]) -> Collector:
     return collector_factory()
+
+
+@contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    """A local HTTP server for the files of `folder` (data files that configs name by http:// URI); yields its URL."""
+    handler = partial(_QuietFileHandler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+class _QuietFileHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from app.atomic import FIELDS
 from app.enrich import EVENT_TYPES
-from app.formats import FIELDS
 from app.micro.store import Entry
 from app.micro.views import Views, entity_schemas, schema_of
 

@@ -11,9 +11,9 @@ from typing import Any, TypeVar, cast
 
 import orjson
 
+from app.atomic import FIELDS
 from app.badrows import BadRows, adapter_version
 from app.clock import iso_from_ms
-from app.formats import FIELDS
 from app.iglu import SchemaKey
 from app.micro.store import Entry
 from app.protocol import decode_base64, parse_query

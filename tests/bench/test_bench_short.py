@@ -41,6 +41,16 @@ STAGE_ROWS = [
     "serialise",
     "collect() end to end",
 ]
+ENRICHMENT_ROWS = [
+    "ip_lookups",
+    "ua_parser_config",
+    "ua_parser_config, unseen agent",
+    "referer_parser",
+    "campaign_attribution",
+    "event_fingerprint_config",
+    "all five, collect() GET page view (CPU)",
+    "all five, collect() POST batch 10 (CPU)",
+]
 
 
 def run_bench(script: str, *args: str) -> str:
@@ -125,3 +135,4 @@ def test_pipeline_benchmark_prints_per_event_costs_and_stages() -> None:
     assert out.startswith("machine: ")
     assert [row[0] for row in section(out, "Pipeline collect() per event")] == PIPELINE_ROWS
     assert [row[0] for row in section(out, "Stages per event")] == STAGE_ROWS
+    assert [row[0] for row in section(out, "Enrichments: us per event added")] == ENRICHMENT_ROWS

@@ -122,7 +122,7 @@ CASES = {
     "screen size not WxH": get(bad=1, res="wide"),
     "decimal not a number": get(bad=1, e="se", se_ca="c", se_ac="a", se_va="NaN"),
     "boolean not 0/1": get(bad=1, f_pdf="yes"),
-    "url over 4096": get(bad=1, url="https://a.example/" + "p" * 5000),
+    "url over 10000": get(bad=1, url="https://a.example/" + "p" * 10_000),
     "title over 2000": get(bad=1, page="t" * 50_000),
     "invalid eid is replaced": get(records=1, eid="not-a-uuid"),
     "control characters": get(records=1, page="a\x00b\tc\nd\x7f"),

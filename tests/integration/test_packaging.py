@@ -50,6 +50,9 @@ def test_an_installed_copy_runs_compiled_and_finds_its_schemas_from_another_fold
     )
     assert found.stdout.splitlines()[2].startswith("compiled with mypyc"), found.stdout
 
+    for part in ("micro/api.py", "micro/ui/index.html", "enrichments/__init__.py", "sinks/file.py"):
+        assert (site / "app" / part).is_file(), f"{part} missing from the installed package"
+
     collector = start_collector(tmp_path / "data", env={"PYTHONPATH": str(site)}, cwd=elsewhere)
     try:
         event = page_view()

@@ -9,7 +9,9 @@ import fastjsonschema
 import orjson
 import pytest
 
+from app.badrows import enrichment_error, from_enrichment, input_data
 from app.config import Settings
+from app.identity import Identity
 from app.iglu import Registry, SchemaKey
 from app.wiring import build_pipeline
 
@@ -18,6 +20,7 @@ TRACKER_PROTOCOL = f"iglu:{BADROWS}/tracker_protocol_violations/jsonschema/1-0-1
 SCHEMA_VIOLATIONS = f"iglu:{BADROWS}/schema_violations/jsonschema/2-0-1"
 SIZE_VIOLATION = f"iglu:{BADROWS}/size_violation/jsonschema/1-0-0"
 GENERIC_ERROR = f"iglu:{BADROWS}/generic_error/jsonschema/1-0-0"
+ENRICHMENT_FAILURES = f"iglu:{BADROWS}/enrichment_failures/jsonschema/2-0-0"
 ATOMIC = "iglu:com.snowplowanalytics.snowplow/atomic/jsonschema/1-0-0"
 PAGE_VIEW = {"e": "pv", "p": "web", "tv": "js-3.0.0"}
 GET_PAGE_VIEW = "e=pv&p=web&tv=js-3.0.0"
@@ -31,6 +34,7 @@ IDENTIFYING = {
     "Forwarded": "for=198.51.100.9",
 }
 IDENTIFYING_NAMES = {"cookie", "x-forwarded-for", "x-real-ip", "forwarded"}
+IDENTITY = Identity(anonymous=False, ip="203.0.113.9", network_userid=KNOWN_ID, set_cookie=None)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +46,7 @@ def pipeline(registry):
 def official(registry):
     """schema URI → validator compiled from the official schema file (draft 4, uuid format)."""
     validators = {}
-    for uri in (TRACKER_PROTOCOL, SCHEMA_VIOLATIONS, SIZE_VIOLATION, GENERIC_ERROR):
+    for uri in (TRACKER_PROTOCOL, SCHEMA_VIOLATIONS, SIZE_VIOLATION, GENERIC_ERROR, ENRICHMENT_FAILURES):
         schema = registry.schema(SchemaKey.parse(uri))
         assert schema is not None, f"schemas/ lacks {uri}"
         validators[uri] = Registry.compile(schema)
@@ -253,6 +257,53 @@ def test_unusable_schema_makes_a_valid_schema_violation(bad_rows, schema, error,
     assert message["schemaKey"] == schema
     assert message["error"]["error"] == error
     assert message["error"][detail]
+
+
+# --- enrichment_failures 2-0-0 ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("https://b.example/?_sp=d1.yesterday", {"field": "sp_dtm", "value": "yesterday"}),
+        ("http://example.com:80:80/|", {}),
+    ],
+    ids=["sp-timestamp", "unparsable-url"],
+)
+def test_enrichment_failure_makes_a_valid_enrichment_failures_row(bad_rows, url, says):
+    data = one_bad_row(bad_rows("GET", query=f"{GET_PAGE_VIEW}&url={quote(url)}"), ENRICHMENT_FAILURES)
+    [message] = data["failure"]["messages"]
+    assert message["enrichment"] is None  # not a configured enrichment: what Enrich always does
+    assert {key: message["message"][key] for key in says} == says
+    assert data["payload"]["enriched"]["event"] == "page_view"
+    assert {"name": "url", "value": url} in data["payload"]["raw"]["parameters"]
+
+
+def test_enrichment_failures_name_the_enrichment_and_keep_within_the_caps(pipeline, official, make_request):
+    config = "iglu:com.snowplowanalytics.snowplow.enrichments/cross_navigation_config/jsonschema/1-0-0"
+    failures = [
+        from_enrichment(input_data("f" * 100, "v", "e" * 300), (config, "cross-navigation")),
+        from_enrichment(enrichment_error("x" * 600), (config, "i" * 300)),
+    ]
+    request = make_request("GET", query=GET_PAGE_VIEW)
+    row = pipeline.badrows.enrichment_failures(request, IDENTITY, PAGE_VIEW, {"event": "page_view"}, failures, 0)
+    official[ENRICHMENT_FAILURES](row["data"])
+    first, second = row["data"]["failure"]["messages"]
+    assert first["enrichment"] == {"schemaKey": config, "identifier": "cross-navigation"}
+    assert len(first["message"]["field"]) == 64 and len(first["message"]["expectation"]) == 256
+    assert len(second["message"]["error"]) == 512 and len(second["enrichment"]["identifier"]) == 256
+
+
+def test_with_ip_anonymisation_enrichment_failures_mask_the_addresses_they_quote(registry, official, make_request):
+    pipeline = build_pipeline(Settings(ip_anonymise_octets=1), registry, "file")
+    url = "http://203.0.113.80:8080/a b|c"
+    failures = [from_enrichment(input_data("page_url", url, f"a URL; {url} is not"), None)]
+    request = make_request("GET", query=GET_PAGE_VIEW)
+    row = pipeline.badrows.enrichment_failures(request, IDENTITY, PAGE_VIEW, {"event": "page_view"}, failures, 0)
+    official[ENRICHMENT_FAILURES](row["data"])
+    [message] = row["data"]["failure"]["messages"]
+    assert "203.0.113.80" not in orjson.dumps(message).decode()
+    assert message["message"]["value"] == "http://203.0.113.0:8080/a b|c"
 
 
 # --- identity in bad rows ---------------------------------------------------------------------

@@ -17,8 +17,10 @@ DISTRIBUTIONS = {
     "confluent_kafka": "confluent-kafka",
     "uuid_utils": "uuid-utils",
     "re2": "google-re2",
+    "ua_parser": "ua-parser",
 }
-OPTIONAL = {"nats": "nats", "confluent_kafka": "kafka"}  # imported only when that sink is chosen: an extra
+# imported only when that sink or enrichment is configured: an extra
+OPTIONAL = {"nats": "nats", "confluent_kafka": "kafka", "maxminddb": "enrichments", "ua_parser": "enrichments"}
 
 
 def declared(requirements: list[str]) -> set[str]:

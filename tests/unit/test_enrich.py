@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from decimal import Decimal
 
 import orjson
 import pytest
@@ -106,11 +107,14 @@ def b64(text: str, urlsafe: bool = False, padded: bool = True) -> str:
             {"pp_mix": "0", "pp_max": "10", "pp_miy": "-5", "pp_may": "900"},
             {"pp_xoffset_min": 0, "pp_xoffset_max": 10, "pp_yoffset_min": -5, "pp_yoffset_max": 900},
         ),
-        ({"se_va": "1.5"}, {"se_value": 1.5}),
-        ({"se_va": "-0.25"}, {"se_value": -0.25}),
-        ({"ev_va": "10"}, {"se_value": 10.0}),
-        ({"tr_tt": "19.99", "tr_tx": "0", "tr_sh": "1e2"}, {"tr_total": 19.99, "tr_tax": 0.0, "tr_shipping": 100.0}),
-        ({"ti_pr": "5.50"}, {"ti_price": 5.5}),
+        ({"se_va": "1.5"}, {"se_value": Decimal("1.5")}),
+        ({"se_va": "-0.25"}, {"se_value": Decimal("-0.25")}),
+        ({"ev_va": "10"}, {"se_value": Decimal("10")}),
+        (
+            {"tr_tt": "19.99", "tr_tx": "0", "tr_sh": "1e2"},
+            {"tr_total": Decimal("19.99"), "tr_tax": Decimal("0"), "tr_shipping": Decimal("100")},
+        ),
+        ({"ti_pr": "5.50"}, {"ti_price": Decimal("5.50")}),
         ({"cookie": "1"}, {"br_cookies": True}),
         ({"cookie": "0"}, {"br_cookies": False}),
         (
@@ -250,8 +254,8 @@ def test_event_codes(enrich, code, event_name):
         ("se_va", "abc", "se_value"),
         ("se_va", "NaN", "se_value"),
         ("tr_tt", "Infinity", "tr_total"),
-        ("se_va", "1e400", "se_value"),
-        ("ti_pr", "-1e400", "ti_price"),
+        ("se_va", "1e1001", "se_value"),  # 1e400 is Enrich's 1 and 400 zeros; past 1000 zeros: refused here
+        ("ti_pr", "-1e-2147483649", "ti_price"),  # java.math.BigDecimal: exponent overflow
         ("ti_pr", "1,5", "ti_price"),
         ("cookie", "true", "br_cookies"),
         ("cookie", "2", "br_cookies"),
@@ -286,8 +290,8 @@ def test_invalid_value_is_an_atomic_parse_error(enrich, param, value, field):
     ("param", "value", "says"),
     [
         ("vid", "x", "not a 32-bit integer"),
-        ("se_va", "x", "not a decimal number"),
-        ("se_va", "Infinity", "not a finite decimal number"),
+        ("se_va", "x", "not a decimal number as java.math.BigDecimal reads it"),
+        ("se_va", "Infinity", "not a decimal number as java.math.BigDecimal reads it"),  # BigDecimal has no infinity
         ("cookie", "x", "not 0 or 1"),
         ("sid", "x", "not a UUID"),
         ("dtm", "x", "not epoch milliseconds between years 1 and 9999"),
@@ -340,7 +344,8 @@ def test_event_without_event_type_fails(enrich, params):
         ("aid", "a" * 256, "app_id", 255),
         ("tv", "v" * 101, "v_tracker", 100),
         ("cd", "1" * 13, "br_colordepth", 12),
-        ("url", "https://a.com/" + "p" * 4083, "page_url", 4096),
+        ("url", "https://a.com/" + "p" * 9987, "page_url", 10_000),  # Enrich 4 atomicFieldsLimits
+        ("refr", "https://a.com/" + "p" * 9987, "page_referrer", 10_000),
         ("ua", "u" * 1001, "useragent", 1000),
         ("tnuid", "n" * 129, "network_userid", 128),
     ],
@@ -353,7 +358,8 @@ def test_too_long_value_is_atomic_field_length_exceeded(enrich, param, value, fi
 
 
 @pytest.mark.parametrize(
-    ("param", "value"), [("tr_cu", "EUR"), ("aid", "a" * 255), ("url", "https://a.com/?" + "q" * 4081)]
+    ("param", "value"),
+    [("tr_cu", "EUR"), ("aid", "a" * 255), ("url", "https://a.com/" + "p" * 2986 + "?" + "q" * 5999 + "#" + "f" * 999)],
 )
 def test_value_at_the_limit_is_kept(enrich, param, value):
     assert value in good(enrich({param: value})).values()
@@ -427,16 +433,18 @@ def test_useragent_and_page_url_from_params_or_headers(enrich, params, headers, 
     assert (event.get("useragent"), event.get("page_url")) == expected
 
 
+# As Enrich's ConversionUtils.explodeUri gives them: java.net.URI's getHost keeps the case (and the
+# brackets of an IPv6 address); the port is 443 for https and 80 for any other scheme when none is given.
 @pytest.mark.parametrize(
     ("url", "parts"),
     [
-        ("https://Shop.Example.com/a/b?x=1&y=2#frag", ("https", "shop.example.com", 443, "/a/b", "x=1&y=2", "frag")),
+        ("https://Shop.Example.com/a/b?x=1&y=2#frag", ("https", "Shop.Example.com", 443, "/a/b", "x=1&y=2", "frag")),
         ("http://example.com", ("http", "example.com", 80, None, None, None)),
         ("http://example.com:8080/p", ("http", "example.com", 8080, "/p", None, None)),
-        ("https://[2001:db8::1]:8443/", ("https", "2001:db8::1", 8443, "/", None, None)),
-        ("ftp://files.example.com/f", ("ftp", "files.example.com", None, "/f", None, None)),
-        ("http://example.com:99999/p", (None, None, None, None, None, None)),  # kept as sent, no parts
-        ("http://[::1/p", (None, None, None, None, None, None)),
+        ("https://[2001:db8::1]:8443/", ("https", "[2001:db8::1]", 8443, "/", None, None)),
+        ("ftp://files.example.com/f", ("ftp", "files.example.com", 80, "/f", None, None)),
+        ("http://example.com:99999/p", ("http", "example.com", 99999, "/p", None, None)),  # java.net.URI: any port
+        ("http://[::1/p", (None, None, None, None, None, None)),  # unparsable: no parts (an enrichment failure)
     ],
 )
 @pytest.mark.parametrize(("param", "prefix"), [("url", "page_url"), ("refr", "refr_url")])

@@ -9,6 +9,7 @@ import pytest
 
 from app import schemas
 from app.config import Settings
+from app.enrichments.registry import REGISTRY
 from app.iglu import MissingSchemas, Registry, SchemaKey
 from app.server import create_app
 from app.wiring import check_schemas
@@ -26,7 +27,12 @@ def test_the_snowplow_vendor_is_written_only_in_app_schemas():
     assert elsewhere == []
 
 
-@pytest.mark.parametrize("uri", schemas.READ + (schemas.TRACKER_PROTOCOL_VIOLATIONS, schemas.SCHEMA_VIOLATIONS))
+@pytest.mark.parametrize(
+    "uri",
+    schemas.READ
+    + schemas.ENRICHMENTS_READ
+    + (schemas.TRACKER_PROTOCOL_VIOLATIONS, schemas.SCHEMA_VIOLATIONS, schemas.ENRICHMENT_FAILURES),
+)
 def test_every_listed_schema_ships_in_the_schemas_folder_and_compiles(registry, uri):
     assert registry.problem(SchemaKey.of(uri)) is None
 
@@ -51,3 +57,23 @@ def test_a_folder_lacking_schemas_stops_start_up_naming_every_one(tmp_path):
 
     with pytest.raises(MissingSchemas, match="client_session/jsonschema/1-0-2"):
         create_app(Settings(schemas_dir=folder, data_dir=tmp_path / "data"))
+
+
+def test_with_enrichments_configured_their_schemas_are_checked_too(tmp_path):
+    gone = schemas.ENRICHMENT_CONFIGS["ip_lookups"]
+    folder = without(tmp_path, gone)
+
+    check_schemas(Registry(folder))  # no enrichments: not needed
+    with pytest.raises(MissingSchemas, match="ip_lookups/jsonschema/2-0-0"):
+        check_schemas(Registry(folder), enrichments=True)
+    enrichments = tmp_path / "enrichments"
+    enrichments.mkdir()
+    with pytest.raises(MissingSchemas, match="ip_lookups/jsonschema/2-0-0"):
+        create_app(Settings(schemas_dir=folder, data_dir=tmp_path / "data", enrichments_dir=enrichments))
+
+
+def test_every_enrichment_that_runs_has_its_config_schema_listed():
+    assert list(REGISTRY) == list(schemas.ENRICHMENT_CONFIGS)  # the same names, in run order
+    for name, uri in schemas.ENRICHMENT_CONFIGS.items():
+        key = SchemaKey.of(uri)
+        assert (key.name, key.vendor in schemas.ENRICHMENT_CONFIG_VENDORS) == (name, True)

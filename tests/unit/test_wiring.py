@@ -13,6 +13,7 @@ import pytest
 import app.sinks
 from app.__main__ import main
 from app.config import EXTRAS, ConfigError, Settings, missing_extra
+from app.enrichments import EnrichmentSettings
 from app.identity import IdentitySettings
 from app.micro.api import MicroSettings
 from app.pipeline import Output
@@ -27,6 +28,7 @@ from app.wiring import SINKS, build_sinks, settings_view
 
 VIEWS = [
     IdentitySettings,
+    EnrichmentSettings,
     Output,
     RouteSettings,
     FileSettings,
