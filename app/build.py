@@ -15,12 +15,18 @@ COMPILED_MODULES = (
     "app.failures",
     "app.request",
     "app.privacy",
+    "app.atomic",
+    "app.text",
+    "app.uri",
+    "app.decimals",
     "app.protocol",
     "app.identity",
     "app.enrich",
+    "app.cross_domain",
     "app.badrows",
     "app.formats",
     "app.redirect",
+    "app.record_ids",
     "app.pipeline",
 )
 
