@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 import fastjsonschema
+import orjson
 import pytest
+import re2
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.iglu import Registry, SchemaKey
-from app.linear_regex import BACKTRACKING_MAX_CHARS, MAX_ERRORS
+from app.linear_regex import BACKTRACKING_MAX_CHARS, MAX_ERRORS, SHORT_MAX_CHARS, linear
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 LOCAL = Registry(SCHEMAS)
@@ -43,6 +48,10 @@ def valid(pattern: str, text: str) -> bool:
         (r"^(?!admin)[a-z]+$", "admin", False),
         (r"^(?!admin)[a-z]+$", "a" * (BACKTRACKING_MAX_CHARS + 1), False),  # too long to backtrack over
         (r"^(a)\1$", "aa", True),  # a back-reference, likewise
+        (r"^\d{2}$", "１２", False),  # on the fast `re` path too, \d is ASCII
+        (r"^\d{2}$", "12", True),
+        (r"^[a-z]+\.\d+$", "v" * (SHORT_MAX_CHARS + 1) + ".1", True),  # one unbounded repeat, past the `re` length: RE2
+        (r"^\w{3}$", "é12", False),
     ],
 )
 def test_pattern_semantics(pattern: str, text: str, expected: bool):
@@ -81,3 +90,68 @@ def test_validation_stops_after_max_errors():
     with pytest.raises(fastjsonschema.JsonSchemaValuesException) as few:
         validate(["a", 1, "b", 2])
     assert [error.path for error in few.value.errors] == [["data", "1"], ["data", "3"]]  # fewer: all of them
+
+
+@pytest.mark.parametrize(
+    ("pattern", "engine"),
+    [
+        (r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}\Z|^[0-9a-f]{16}\Z", re.Pattern),  # nothing to backtrack over
+        (r"^iglu:[a-z]+/[a-z]+\Z", re2._Regexp),  # two unbounded repeats: polynomial in `re`
+        (r"^\d+\Z", "short"),  # one: `re` up to SHORT_MAX_CHARS, then RE2
+        (r"^\d{4}(?:\.\d+)?\Z", "short"),  # an optional part adds no choice that grows
+        (r"^(a+)+\Z", re2._Regexp),  # nested repeats: exponential in `re`
+        (r"^(a|aa){30}\Z", re2._Regexp),  # a fixed count of variable-width choices multiplies them
+        (r"^(a?){30}\Z", re2._Regexp),
+        (r"^(?!admin)[a-z]+\Z", "bounded"),  # RE2 cannot run it: `re` on short strings only
+    ],
+)
+def test_each_pattern_gets_the_fastest_engine_that_stays_linear(pattern: str, engine):
+    chosen = linear(re.compile(pattern))
+    if engine == "short":
+        assert type(chosen).__name__ == "_ShortBacktracking"
+    elif engine == "bounded":
+        assert type(chosen).__name__ == "_BoundedBacktracking"
+    else:
+        assert isinstance(chosen, engine)
+
+
+def local_patterns() -> list[str]:
+    """Every `pattern` of the shipped schemas (where a schema is found, its patterns run)."""
+    found: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                found.add(node["pattern"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for path in SCHEMAS.rglob("*"):
+        if path.is_file() and path.name[0].isdigit():
+            walk(orjson.loads(path.read_bytes()))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("pattern", local_patterns())
+def test_the_fast_engine_agrees_with_re2_on_every_local_schema_pattern(pattern: str):
+    """Where a pattern runs on `re`, it answers as RE2 does: on strings made to match it, and on
+    the same strings cut, doubled, padded, and with non-ASCII digits and letters."""
+    as_fastjsonschema = END.sub(r"\\Z", pattern)  # `$` is the end of the string
+    fast = linear(re.compile(as_fastjsonschema))
+    reference = re2.compile(END.sub(r"\\z", pattern))
+    if isinstance(fast, re2._Regexp):
+        return  # RE2 itself runs it
+
+    @settings(max_examples=60, derandomize=True, deadline=None)
+    @given(st.from_regex(re.compile(pattern, re.ASCII)))
+    def agrees(text: str) -> None:
+        for variant in (text, text[:-1], text + text, " " + text, text + "\n", text.replace("1", "١"), text + "é"):
+            assert bool(fast.search(variant)) == bool(reference.search(variant)), variant
+
+    agrees()
+
+
+END = re.compile(r"(?<!\\)\$")
