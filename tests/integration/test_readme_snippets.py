@@ -105,9 +105,12 @@ def test_nats_snippet_makes_the_stream_the_service_needs(nats_server, collector_
 def test_set_up_command_runs_the_service_from_a_fresh_copy(code, tmp_path):
     project = tmp_path / "project"
     project.mkdir()
-    for name in PROJECT_FILES:
+    for name in PROJECT_FILES:  # as a fresh clone has them: no build outputs (a compiled pipeline)
         source = ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, project / name)
+        if source.is_dir():
+            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+        else:
+            shutil.copy(source, project / name)
     # `python3 -m venv .venv` keeps what an existing .venv holds: create it first, with a path to
     # the dependencies already installed for the tests (the command's pip then finds them there).
     _run([sys.executable, "-m", "venv", ".venv"], project)
