@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
 
 COMPILED_MODULES = (
     "app.clock",
@@ -40,7 +41,21 @@ def compiled_modules() -> list[str]:
     ]
 
 
+def stale_modules() -> list[str]:
+    """Compiled modules whose source was edited after they were compiled: the edit does not run."""
+    stale = []
+    for name in compiled_modules():
+        compiled = Path(importlib.import_module(name).__file__ or "")
+        source = compiled.parent / (name.rsplit(".", 1)[1] + ".py")
+        if source.is_file() and source.stat().st_mtime > compiled.stat().st_mtime:
+            stale.append(name)
+    return stale
+
+
 def describe() -> str:
+    stale = stale_modules()
+    if stale:
+        return f"stale compiled build ({', '.join(stale)} edited since): rebuild it or remove it"
     compiled = len(compiled_modules())
     if compiled == 0:
         return "pure Python"

@@ -5,8 +5,7 @@ PROMETHEUS_MULTIPROC_DIR (set by the command line before any worker starts), and
 from __future__ import annotations
 
 import os
-from collections import Counter as Tally
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -146,7 +145,7 @@ class Metrics:
             self.inflight_records.set(records)
             self.inflight_bytes.set(size)
 
-    def stored(self, outcomes: Tally[str], anonymous: bool) -> None:
+    def stored(self, outcomes: Mapping[str, int], anonymous: bool) -> None:
         for outcome, count in outcomes.items():
             child = self._event_children.get(outcome)
             if child is None:

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_pipeline_is_all_compiled_or_all_python_and_the_build_ci_asked_for():
     compiled = build.compiled_modules()
     assert compiled in ([], list(build.COMPILED_MODULES)), build.describe()
+    assert build.stale_modules() == [], build.describe()
     expected = os.environ.get("CI_EXPECT_BUILD")
     if expected is not None:
         assert ("compiled" if compiled else "pure") == expected, build.describe()
