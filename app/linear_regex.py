@@ -81,26 +81,21 @@ class _ShortBacktracking:
         return (self.short if len(text) <= SHORT_MAX_CHARS else self.long).match(text)
 
 
-def _unbounded_repeats(pattern: Any) -> int | None:
-    """How many repeats of more than one (`+`, `*`, `{2,}`, `{2,5}`) the parsed pattern has, or
-    None when `re` could backtrack badly over it: a repeat inside another, a back-reference or a
-    lookaround. A fixed count (`{4}`) or an optional part (`?`) adds no choice that grows with the
-    input, so neither counts."""
+def _unbounded_repeats(pattern: Any, anchored: bool = False) -> int | None:
+    """How many repeats of more than one (`+`, `*`, `{2,}`, `{2,5}`) the parsed pattern has that
+    give `re` a choice, or None when `re` could backtrack badly over it: a repeat inside another, a
+    back-reference or a lookaround. A fixed count (`{4}`) or an optional part (`?`) adds no choice
+    that grows with the input, so neither counts; nor, in a pattern anchored at the start, does a
+    repeat of one character class followed by a character outside it or by the end (`[a-z]+/`):
+    it can only stop where that character is."""
     count = 0
-    for op, argument in pattern:
+    items = list(pattern)
+    for position, (op, argument) in enumerate(items):
         if op in (_parser.MAX_REPEAT, _parser.MIN_REPEAT, _parser.POSSESSIVE_REPEAT):
-            low, high, body = argument
-            inner = _unbounded_repeats(body)
-            if inner is None:
+            choices = _repeat_choices(argument, anchored, items[position + 1 : position + 2])
+            if choices is None:
                 return None
-            if high == 1 or low == high:  # optional, or a fixed count: its body's own choices only
-                if low > 1 and (inner or len(set(body.getwidth())) > 1):
-                    return None  # `(a+){3}`, `(a|aa){30}`: the choices multiply
-                count += inner
-            elif inner:
-                return None  # `(a+)+`: the classic exponential case
-            else:
-                count += 1
+            count += choices
         elif op is _parser.SUBPATTERN:
             inner = _unbounded_repeats(argument[-1])
             if inner is None:
@@ -122,11 +117,84 @@ def _unbounded_repeats(pattern: Any) -> int | None:
     return count
 
 
+def _repeat_choices(argument: Any, anchored: bool, following: list[Any]) -> int | None:
+    """_unbounded_repeats of one repeat, given the item after it."""
+    low, high, body = argument
+    inner = _unbounded_repeats(body)
+    if inner is None:
+        return None
+    if high == 1 or low == high:  # optional, or a fixed count: its body's own choices only
+        if low > 1 and (inner or len(set(body.getwidth())) > 1):
+            return None  # `(a+){3}`, `(a|aa){30}`: the choices multiply
+        return inner
+    if inner:
+        return None  # `(a+)+`: the classic exponential case
+    return 0 if anchored and _stops_at_one_place(body, following) else 1
+
+
+_ENDS = (_parser.AT_END, _parser.AT_END_STRING)
+_CATEGORIES = {  # as `re` reads them with re.ASCII, the flag of the twin pattern
+    _parser.CATEGORY_DIGIT: frozenset(range(48, 58)),
+    _parser.CATEGORY_WORD: frozenset(ord(c) for c in "_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+    _parser.CATEGORY_SPACE: frozenset(ord(c) for c in " \t\n\r\f\v"),
+}
+
+
+def _stops_at_one_place(body: Any, following: list[Any]) -> bool:
+    """A repeat of one character class, followed by the end of the string or by a character that
+    the class does not hold: only one length of the repeat can lead to a match."""
+    repeated = _characters(list(body))
+    if repeated is None or len(following) != 1:
+        return False
+    op, argument = following[0]
+    if op is _parser.AT:
+        return argument in _ENDS
+    after = _characters(following)
+    return after is not None and not repeated & after
+
+
+def _characters(items: list[Any]) -> frozenset[int] | None:
+    """The characters one parsed item matches, when it is a single character (class) of known,
+    small extent; None otherwise."""
+    if len(items) != 1:
+        return None
+    op, argument = items[0]
+    if op is _parser.LITERAL:
+        return frozenset({argument})
+    if op is not _parser.IN:
+        return None
+    found: set[int] = set()
+    for kind, value in argument:
+        if kind is _parser.LITERAL:
+            found.add(value)
+        elif kind is _parser.RANGE and value[1] - value[0] < 0x3000:
+            found.update(range(value[0], value[1] + 1))
+        elif kind is _parser.CATEGORY and value in _CATEGORIES:
+            found |= _CATEGORIES[value]
+        else:  # a negated class, or one too large to list: unknown
+            return None
+    return frozenset(found)
+
+
+def _anchored(pattern: Any) -> bool:
+    """The pattern can only match at the start of the string (`^`, without MULTILINE)."""
+    items = list(pattern)
+    if not items:
+        return False
+    op, argument = items[0]
+    if op is _parser.AT:
+        return bool(argument in (_parser.AT_BEGINNING, _parser.AT_BEGINNING_STRING))
+    if op is _parser.BRANCH:
+        return all(_anchored(branch) for branch in argument[1])
+    return False
+
+
 def _backtracking_twin(compiled: re.Pattern[str]) -> tuple[re.Pattern[str], int] | None:
     """The pattern for `re` with RE2's meaning of \\d, \\w, \\s (ASCII, as in ECMA 262), and its
     unbounded repeats, when `re` can run it safely on some strings."""
     try:
-        repeats = _unbounded_repeats(_parser.parse(compiled.pattern))
+        parsed = _parser.parse(compiled.pattern)
+        repeats = _unbounded_repeats(parsed, _anchored(parsed) and not compiled.flags & re.MULTILINE)
     except re.error:
         return None
     return None if repeats is None else (re.compile(compiled.pattern, re.ASCII), repeats)

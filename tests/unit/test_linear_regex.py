@@ -96,8 +96,13 @@ def test_validation_stops_after_max_errors():
     ("pattern", "engine"),
     [
         (r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}\Z|^[0-9a-f]{16}\Z", re.Pattern),  # nothing to backtrack over
-        (r"^iglu:[a-z]+/[a-z]+\Z", re2._Regexp),  # two unbounded repeats: polynomial in `re`
-        (r"^\d+\Z", "short"),  # one: `re` up to SHORT_MAX_CHARS, then RE2
+        (r"^iglu:[a-z]+/[a-z]+\Z", re.Pattern),  # anchored, each repeat stops at one place: `/`, the end
+        (r"^[a-z]+[a-z0-9]+/", "short"),  # the first repeat can stop anywhere: one choice
+        (r"[a-z]+/[a-z]+/", re2._Regexp),  # not anchored: every start is tried, each repeat a choice
+        (r"^\d+\.\d+\.\d+-?.*", re2._Regexp),  # `-?` and `.*` follow: two choices
+        (r"^[^/]+/[^/]+/", re2._Regexp),  # negated classes are not listed: choices, conservatively
+        (r"^\d+\Z", re.Pattern),  # anchored, and the repeat can only stop at the end
+        (r"^\d+x?\Z", "short"),  # one repeat with a choice: `re` up to SHORT_MAX_CHARS, then RE2
         (r"^\d{4}(?:\.\d+)?\Z", "short"),  # an optional part adds no choice that grows
         (r"^(a+)+\Z", re2._Regexp),  # nested repeats: exponential in `re`
         (r"^(a|aa){30}\Z", re2._Regexp),  # a fixed count of variable-width choices multiplies them
@@ -155,3 +160,18 @@ def test_the_fast_engine_agrees_with_re2_on_every_local_schema_pattern(pattern: 
 
 
 END = re.compile(r"(?<!\\)\$")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [
+        (r"^iglu:[a-z.]+/[a-z_]+/[a-z]+/[0-9]+-[0-9]+-[0-9]+$", "iglu:" + "a" * 200_000),
+        (r"^iglu:[a-z.]+/[a-z_]+/[a-z]+/[0-9]+-[0-9]+-[0-9]+$", "iglu:a/b/c/" + "1" * 200_000 + "-"),
+        (r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$", "0" * 200_000),
+    ],
+    ids=["long-vendor", "long-version", "long-hex"],
+)
+def test_hostile_strings_on_the_fast_engine_cost_microseconds(pattern: str, text: str):
+    """The patterns that run on `re` stay linear: 200,000 characters in well under a second."""
+    assert not valid(pattern, text)
+    assert cpu_seconds(lambda: valid(pattern, text)) < 0.2
