@@ -5,9 +5,14 @@ build. Plain Python over plain data, strictly typed: what mypyc compiles well.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
+
+# Written by setup.py's build beside the compiled modules: the hash of each source they came from.
+SOURCES_RECORD = Path(__file__).with_name("compiled_sources.json")
 
 COMPILED_MODULES = (
     "app.clock",
@@ -42,12 +47,17 @@ def compiled_modules() -> list[str]:
 
 
 def stale_modules() -> list[str]:
-    """Compiled modules whose source was edited after they were compiled: the edit does not run."""
+    """Compiled modules whose source differs from the one they were compiled from: the edit does not
+    run. A compiled build without its record of sources counts as stale throughout."""
+    compiled = compiled_modules()
+    try:
+        recorded = json.loads(SOURCES_RECORD.read_bytes())
+    except (OSError, ValueError):
+        return compiled
     stale = []
-    for name in compiled_modules():
-        compiled = Path(importlib.import_module(name).__file__ or "")
-        source = compiled.parent / (name.rsplit(".", 1)[1] + ".py")
-        if source.is_file() and source.stat().st_mtime > compiled.stat().st_mtime:
+    for name in compiled:
+        source = Path(importlib.import_module(name).__file__ or "").with_name(name.rsplit(".", 1)[1] + ".py")
+        if source.is_file() and hashlib.sha256(source.read_bytes()).hexdigest() != recorded.get(name):
             stale.append(name)
     return stale
 
